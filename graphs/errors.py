@@ -1,0 +1,76 @@
+"""Every error silkroute raises on purpose.
+
+Each class also subclasses the built-in a caller would naturally catch (``KeyError`` for an
+unknown place, ``ValueError`` for bad data), so plain ``except ValueError`` keeps working.
+The CLI and the service map these classes to exit codes and HTTP status in one place each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class SilkrouteError(Exception):
+    """Base class of every error raised on purpose by silkroute."""
+
+
+class DataPackError(SilkrouteError, ValueError):
+    """A network pack, shipments file or scenario that cannot be used as given.
+
+    The message names the file, the line (1 = header) and the column where known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        column: str | None = None,
+    ) -> None:
+        self.file = file
+        self.line = line
+        self.column = column
+        self.detail = message
+        where = []
+        if file:
+            where.append(file)
+        if line is not None:
+            where.append(f"line {line}")
+        if column:
+            where.append(f"column '{column}'")
+        super().__init__(f"{', '.join(where)}: {message}" if where else message)
+
+
+class InputError(SilkrouteError, ValueError):
+    """A request (shipment, cargo, option) that makes no sense; the message says which field."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        self.field = field
+        self.detail = message
+        super().__init__(f"{field}: {message}" if field else message)
+
+
+class UnknownPlaceError(SilkrouteError, KeyError):
+    """A place name that matches no node; carries the closest known places."""
+
+    def __init__(self, query: str, suggestions: Sequence[str]) -> None:
+        self.query = query
+        self.suggestions = list(suggestions)
+        super().__init__(query)
+
+    def __str__(self) -> str:
+        hint = f"; did you mean {', '.join(self.suggestions)}?" if self.suggestions else ""
+        return f"unknown place '{self.query}'{hint}"
+
+
+class NoRouteError(SilkrouteError, LookupError):
+    """No route satisfies the request; ``reason`` says which constraint or limit cut the way."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class InfeasiblePlanError(SilkrouteError, ValueError):
+    """A plan request that cannot be solved at all (not: some shipments left unplanned)."""

@@ -1,0 +1,74 @@
+"""Resolving what a planner types ("Xian", "HORGOS", "Łódź") to a node."""
+
+from __future__ import annotations
+
+import difflib
+import unicodedata
+from collections.abc import Iterable
+
+from graphs.errors import DataPackError, UnknownPlaceError
+from graphs.records import Node
+
+# Letters that Unicode decomposition leaves alone but a planner types without the mark.
+_FOLD = str.maketrans({"ł": "l", "ø": "o", "ß": "ss", "æ": "ae", "đ": "d", "ı": "i", "ə": "a"})
+
+
+def normalize(text: str) -> str:
+    """Lower-case, strip accents and punctuation: ``"Xi'an" -> "xian"``, ``"Łódź" -> "lodz"``."""
+    folded = unicodedata.normalize("NFKD", text.lower().translate(_FOLD))
+    return "".join(ch for ch in folded if ch.isalnum() and not unicodedata.combining(ch))
+
+
+class PlaceIndex:
+    """Id, name and alias lookup, ignoring case, accents and punctuation."""
+
+    def __init__(self, nodes: Iterable[Node]) -> None:
+        self._nodes = {node.id: node for node in nodes}
+        self._keys: dict[str, str] = {}
+        owners: dict[str, str] = {}
+        for node in self._nodes.values():
+            for label in (node.id, node.name, *node.aliases):
+                key = normalize(label)
+                if not key:
+                    continue
+                owner = owners.get(key)
+                if owner is not None and owner != node.id:
+                    raise DataPackError(
+                        f"name or alias '{label}' of {node.id} is also a name of {owner}",
+                        file="nodes.csv",
+                        column="aliases",
+                    )
+                owners[key] = node.id
+                self._keys[key] = node.id
+
+    def resolve(self, query: str) -> Node:
+        """The node a query names; ``UnknownPlaceError`` with suggestions otherwise."""
+        if query in self._nodes:
+            return self._nodes[query]
+        node_id = self._keys.get(normalize(query))
+        if node_id is None:
+            raise UnknownPlaceError(query, self.suggest(query))
+        return self._nodes[node_id]
+
+    def suggest(self, query: str, limit: int = 5) -> list[str]:
+        """Names of the known places closest to ``query``."""
+        key = normalize(query)
+        found: list[str] = []
+        if key:
+            found += [node_id for k, node_id in self._keys.items() if key in k or k in key]
+            close = difflib.get_close_matches(key, list(self._keys), n=limit * 2, cutoff=0.6)
+            found += [self._keys[k] for k in close]
+        unique = list(dict.fromkeys(found))
+        return [self._nodes[node_id].name for node_id in unique[:limit]]
+
+    def search(self, query: str = "") -> list[Node]:
+        """Every node matching ``query`` (all nodes for an empty query), best first."""
+        key = normalize(query)
+        if not key:
+            return sorted(self._nodes.values(), key=lambda node: (node.country, node.name))
+        exact = [node_id for k, node_id in self._keys.items() if k == key]
+        partial = [node_id for k, node_id in self._keys.items() if key in k]
+        close = [
+            self._keys[k] for k in difflib.get_close_matches(key, list(self._keys), n=5, cutoff=0.7)
+        ]
+        return [self._nodes[node_id] for node_id in dict.fromkeys(exact + partial + close)]

@@ -1,0 +1,217 @@
+"""A route: its steps in time order, the totals derived from them, and its JSON form."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+StepKind = Literal["move", "handle", "border", "wait"]
+COST_CATEGORIES = ("linehaul", "handling", "border", "transhipment", "storage")
+TIME_CATEGORIES = ("moving", "handling", "border", "waiting")
+_TIME_CATEGORY = {"move": "moving", "handle": "handling", "border": "border", "wait": "waiting"}
+
+
+def iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One thing that happens to the cargo, from ``start`` to ``end`` (UTC).
+
+    ``transhipment_usd`` is the part of a border step's ``cost_usd`` spent on a gauge change.
+    """
+
+    kind: StepKind
+    start: datetime
+    end: datetime
+    cost_usd: float
+    co2e_kg: float = 0.0
+    distance_km: float = 0.0
+    mode: str | None = None
+    from_node: str | None = None
+    to_node: str | None = None
+    link: str | None = None
+    service: str | None = None
+    crossing: str | None = None
+    node: str | None = None
+    transhipment_usd: float = 0.0
+    note: str = ""
+
+    @property
+    def hours(self) -> float:
+        return (self.end - self.start).total_seconds() / 3600
+
+    def shifted(self, delta: timedelta) -> Step:
+        return replace(self, start=self.start + delta, end=self.end + delta)
+
+    def cost_categories(self) -> dict[str, float]:
+        if self.kind == "move":
+            return {"linehaul": self.cost_usd}
+        if self.kind == "handle":
+            return {"handling": self.cost_usd}
+        if self.kind == "border":
+            return {
+                "border": self.cost_usd - self.transhipment_usd,
+                "transhipment": self.transhipment_usd,
+            }
+        return {"storage": self.cost_usd}
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "kind": self.kind,
+            "start": iso(self.start),
+            "end": iso(self.end),
+            "hours": round(self.hours, 3),
+            "cost_usd": round(self.cost_usd, 2),
+            "co2e_kg": round(self.co2e_kg, 3),
+        }
+        if self.kind == "move":
+            data.update(
+                {
+                    "from": self.from_node,
+                    "to": self.to_node,
+                    "link": self.link,
+                    "service": self.service,
+                    "mode": self.mode,
+                    "distance_km": round(self.distance_km, 3),
+                }
+            )
+        elif self.kind == "border":
+            data.update(
+                {
+                    "crossing": self.crossing,
+                    "from": self.from_node,
+                    "to": self.to_node,
+                    "mode": self.mode,
+                    "transhipment_usd": round(self.transhipment_usd, 2),
+                }
+            )
+        else:
+            data["node"] = self.node
+        if self.note:
+            data["note"] = self.note
+        return data
+
+
+@dataclass(frozen=True)
+class Route:
+    """A door-to-door route; every total is a sum over ``steps``."""
+
+    origin: str
+    destination: str
+    objective: str
+    ready: datetime
+    steps: tuple[Step, ...]
+    generalized_usd: float
+    countries: tuple[str, ...]
+    coordinates: tuple[tuple[float, float], ...]
+    value_of_time_usd_per_day: float = 0.0
+    carbon_price_usd_per_t: float = 0.0
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def depart(self) -> datetime:
+        moves = [step for step in self.steps if step.kind == "move"]
+        return moves[0].start if moves else self.ready
+
+    @property
+    def arrive(self) -> datetime:
+        return self.steps[-1].end if self.steps else self.ready
+
+    @property
+    def cost_usd(self) -> float:
+        return sum(step.cost_usd for step in self.steps)
+
+    @property
+    def co2e_kg(self) -> float:
+        return sum(step.co2e_kg for step in self.steps)
+
+    @property
+    def distance_km(self) -> float:
+        return sum(step.distance_km for step in self.steps)
+
+    @property
+    def transit_hours(self) -> float:
+        return sum(step.hours for step in self.steps)
+
+    @property
+    def transit_days(self) -> float:
+        return self.transit_hours / 24
+
+    @property
+    def crossings(self) -> tuple[str, ...]:
+        return tuple(step.crossing for step in self.steps if step.crossing)
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        return tuple(
+            dict.fromkeys(step.mode for step in self.steps if step.kind == "move" and step.mode)
+        )
+
+    @property
+    def mode_changes(self) -> int:
+        moves = [step.mode for step in self.steps if step.kind == "move"]
+        return sum(1 for a, b in itertools.pairwise(moves) if a != b)
+
+    @property
+    def signature(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """What makes two routes materially different: the crossings and the modes used."""
+        base = tuple(crossing.removesuffix(":rev") for crossing in self.crossings)
+        return base, tuple(sorted(self.modes))
+
+    def cost_breakdown(self) -> dict[str, float]:
+        totals = dict.fromkeys(COST_CATEGORIES, 0.0)
+        for step in self.steps:
+            for category, usd in step.cost_categories().items():
+                totals[category] += usd
+        return totals
+
+    def time_breakdown(self) -> dict[str, float]:
+        totals = dict.fromkeys(TIME_CATEGORIES, 0.0)
+        for step in self.steps:
+            totals[_TIME_CATEGORY[step.kind]] += step.hours
+        return totals
+
+    def shifted(self, delta: timedelta) -> Route:
+        """The same route started ``delta`` later (valid for whole weeks: schedules are weekly)."""
+        return replace(
+            self,
+            ready=self.ready + delta,
+            steps=tuple(step.shifted(delta) for step in self.steps),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "origin": self.origin,
+            "destination": self.destination,
+            "objective": self.objective,
+            "ready": iso(self.ready),
+            "depart": iso(self.depart),
+            "arrive": iso(self.arrive),
+            "totals": {
+                "cost_usd": round(self.cost_usd, 2),
+                "transit_hours": round(self.transit_hours, 3),
+                "transit_days": round(self.transit_days, 3),
+                "distance_km": round(self.distance_km, 3),
+                "co2e_kg": round(self.co2e_kg, 3),
+                "generalized_usd": round(self.generalized_usd, 2),
+                "border_crossings": len(self.crossings),
+                "mode_changes": self.mode_changes,
+            },
+            "cost_breakdown_usd": {k: round(v, 2) for k, v in self.cost_breakdown().items()},
+            "time_breakdown_hours": {k: round(v, 3) for k, v in self.time_breakdown().items()},
+            "countries": list(self.countries),
+            "modes": list(self.modes),
+            "crossings": list(self.crossings),
+            "value_of_time_usd_per_day": round(self.value_of_time_usd_per_day, 2),
+            "carbon_price_usd_per_t": self.carbon_price_usd_per_t,
+            "notes": list(self.notes),
+            "steps": [step.to_dict() for step in self.steps],
+            "geometry": {
+                "type": "LineString",
+                "coordinates": [[lon, lat] for lon, lat in self.coordinates],
+            },
+        }

@@ -1,0 +1,321 @@
+"""Routing one shipment: the best route, materially different alternatives, the Pareto front,
+and, when nothing fits, the reason in a planner's words."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from graphs.errors import InputError, NoRouteError
+from graphs.network import Network
+from graphs.records import MODES
+from routing import costs
+from routing.costs import CargoTerms
+from routing.model import OBJECTIVES, Objective, Shipment
+from routing.route import Route
+from routing.search import Label, Query, build_route, search
+
+MAX_ALTERNATIVES = 10
+# Searches spent looking for alternatives: each bans a crossing or a mode a found route used.
+_ALTERNATIVE_SEARCHES_PER_ROUTE = 8
+
+
+@dataclass(frozen=True)
+class Avoid:
+    """What a route must never touch. Crossings match by id in either direction."""
+
+    countries: frozenset[str] = frozenset()
+    nodes: frozenset[str] = frozenset()
+    crossings: frozenset[str] = frozenset()
+    modes: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(
+        cls,
+        countries: Iterable[str] = (),
+        nodes: Iterable[str] = (),
+        crossings: Iterable[str] = (),
+        modes: Iterable[str] = (),
+    ) -> Avoid:
+        return cls(
+            frozenset(c.strip().upper() for c in countries if c.strip()),
+            frozenset(n.strip() for n in nodes if n.strip()),
+            frozenset(c.strip().removesuffix(":rev") for c in crossings if c.strip()),
+            frozenset(m.strip().lower() for m in modes if m.strip()),
+        )
+
+
+def make_query(
+    network: Network,
+    shipment: Shipment,
+    *,
+    objective: Objective = "cost",
+    avoid: Avoid | None = None,
+    modes: Iterable[str] | None = None,
+    max_transit_days: float | None = None,
+    max_cost_usd: float | None = None,
+    value_of_time_usd_per_day: float | None = None,
+    carbon_price_usd_per_t: float = 0.0,
+    pareto: bool = False,
+) -> Query:
+    """Resolve places and validate options into a search query."""
+    if objective not in OBJECTIVES:
+        raise InputError(f"'{objective}' is not one of {', '.join(OBJECTIVES)}", "objective")
+    origin = network.resolve(shipment.origin)
+    destination = network.resolve(shipment.destination)
+    if origin.id == destination.id:
+        raise InputError(f"origin and destination are both {origin.name}", "destination")
+    avoid = avoid or Avoid()
+    avoid = replace(avoid, countries=avoid.countries | set(shipment.avoid_countries))
+    avoid_nodes = frozenset(network.resolve(name).id for name in avoid.nodes)
+    for mode in avoid.modes:
+        if mode not in MODES:
+            raise InputError(f"'{mode}' is not a mode ({', '.join(MODES)})", "avoid.modes")
+    banned_modes = set(avoid.modes)
+    if modes is not None:
+        allowed = {m.strip().lower() for m in modes if m.strip()}
+        for mode in allowed:
+            if mode not in MODES:
+                raise InputError(f"'{mode}' is not a mode ({', '.join(MODES)})", "modes")
+        banned_modes |= set(MODES) - allowed
+    known_crossings = {c.base_id for c in network.crossings.values()}
+    for crossing in avoid.crossings:
+        if crossing not in known_crossings:
+            raise InputError(f"'{crossing}' is not a crossing id", "avoid.crossings")
+    for place, role in ((origin, "origin"), (destination, "destination")):
+        if place.id in avoid_nodes or place.country in avoid.countries:
+            raise InputError(f"{place.name} ({place.country}) is itself avoided", role)
+    for name, value in (
+        ("max_transit_days", max_transit_days),
+        ("max_cost_usd", max_cost_usd),
+    ):
+        if value is not None and not value > 0:
+            raise InputError(f"must be positive, got {value!r}", name)
+    if carbon_price_usd_per_t < 0 or carbon_price_usd_per_t > 10_000:
+        raise InputError("must be between 0 and 10,000", "carbon_price_usd_per_t")
+    if value_of_time_usd_per_day is None:
+        pct = network.parameters.value_of_time_pct_per_year
+        value_of_time_usd_per_day = (shipment.value_usd or 0.0) * pct / 100 / 365
+    elif value_of_time_usd_per_day < 0:
+        raise InputError("must not be negative", "value_of_time_usd_per_day")
+    return Query(
+        network=network,
+        origin=origin,
+        destination=destination,
+        ready=shipment.ready_at,
+        terms=CargoTerms.of(shipment.cargo, network),
+        objective=objective,
+        value_of_time_usd_per_day=value_of_time_usd_per_day,
+        carbon_price_usd_per_t=carbon_price_usd_per_t,
+        avoid_nodes=avoid_nodes,
+        avoid_countries=avoid.countries,
+        avoid_crossings=avoid.crossings,
+        avoid_modes=frozenset(banned_modes),
+        max_hours=max_transit_days * 24 if max_transit_days is not None else None,
+        max_cost_usd=max_cost_usd,
+        pareto=pareto,
+    )
+
+
+def find_routes(
+    network: Network,
+    shipment: Shipment,
+    objective: Objective = "cost",
+    alternatives: int = 0,
+    pareto: bool = False,
+    *,
+    avoid: Avoid | None = None,
+    modes: Iterable[str] | None = None,
+    max_transit_days: float | None = None,
+    max_cost_usd: float | None = None,
+    value_of_time_usd_per_day: float | None = None,
+    carbon_price_usd_per_t: float = 0.0,
+) -> list[Route]:
+    """Routes for one shipment, best first.
+
+    With ``alternatives=K``, up to K more routes follow, each using other crossings or modes than
+    the ones before it. With ``pareto=True``, the routes non-dominated in cost and transit time,
+    fastest first. Raises ``NoRouteError`` with the reason when no route satisfies the request.
+    """
+    if not 0 <= alternatives <= MAX_ALTERNATIVES:
+        raise InputError(f"must be between 0 and {MAX_ALTERNATIVES}", "alternatives")
+    query = make_query(
+        network,
+        shipment,
+        objective=objective,
+        avoid=avoid,
+        modes=modes,
+        max_transit_days=max_transit_days,
+        max_cost_usd=max_cost_usd,
+        value_of_time_usd_per_day=value_of_time_usd_per_day,
+        carbon_price_usd_per_t=carbon_price_usd_per_t,
+        pareto=pareto,
+    )
+    labels = search(query)
+    if not labels:
+        raise NoRouteError(explain_no_route(query))
+    if pareto:
+        return [build_route(query, label, objective) for label in labels]
+    best = build_route(query, labels[0], objective)
+    if alternatives == 0:
+        return [best]
+    return [best, *_alternatives(query, best, alternatives)]
+
+
+def _alternatives(query: Query, best: Route, count: int) -> list[Route]:
+    """Routes that differ from every earlier one in crossings or modes, best first.
+
+    A breadth-first walk over ban sets: each found route spawns searches that ban one of its
+    crossings or one of its modes, so the next corridor surfaces rather than a detour.
+    """
+    seen = {best.signature}
+    found: list[tuple[tuple[float, float], Route]] = []
+    frontier: list[tuple[frozenset[str], frozenset[str]]] = []
+    tried: set[tuple[frozenset[str], frozenset[str]]] = set()
+
+    def spawn(route: Route, crossings: frozenset[str], modes: frozenset[str]) -> None:
+        for crossing in route.signature[0]:
+            frontier.append((crossings | {crossing}, modes))
+        if len(route.modes) > 1 or not route.crossings:
+            for mode in route.modes:
+                frontier.append((crossings, modes | {mode}))
+
+    spawn(best, frozenset(), frozenset())
+    budget = _ALTERNATIVE_SEARCHES_PER_ROUTE * (count + 1)
+    while frontier and budget > 0 and len(found) < count * 2:
+        crossings, modes = frontier.pop(0)
+        if (crossings, modes) in tried:
+            continue
+        tried.add((crossings, modes))
+        budget -= 1
+        variant = replace(
+            query,
+            avoid_crossings=query.avoid_crossings | crossings,
+            avoid_modes=query.avoid_modes | modes,
+            _memo={},
+        )
+        labels = search(variant)
+        if not labels:
+            continue
+        route = build_route(query, labels[0], query.objective)
+        spawn(route, crossings, modes)
+        if route.signature in seen:
+            continue
+        seen.add(route.signature)
+        found.append((query.final_value(labels[0]), route))
+    found.sort(key=lambda item: item[0])
+    return [route for _, route in found[:count]]
+
+
+def explain_no_route(query: Query) -> str:
+    """Say which constraint or limit cut the last way through."""
+    origin, dest = query.origin.name, query.destination.name
+    free = replace(
+        query,
+        avoid_nodes=frozenset(),
+        avoid_countries=frozenset(),
+        avoid_crossings=frozenset(),
+        avoid_modes=frozenset(),
+        max_hours=None,
+        max_cost_usd=None,
+        check_fit=False,
+        pareto=False,
+        objective="cost",
+        _memo={},
+    )
+    if not search(free):
+        return f"{origin} and {dest} are not connected in the network"
+    reasons = []
+    unbanned = replace(
+        query,
+        avoid_nodes=frozenset(),
+        avoid_countries=frozenset(),
+        avoid_crossings=frozenset(),
+        avoid_modes=frozenset(),
+        max_hours=None,
+        max_cost_usd=None,
+        pareto=False,
+        _memo={},
+    )
+    fitting = search(unbanned)
+    if not fitting:
+        reasons.append(_misfit_reason(replace(unbanned, check_fit=False, _memo={})))
+    else:
+        avoided = _avoid_reason(query, fitting[0])
+        if avoided:
+            reasons.append(avoided)
+    if not reasons and (query.max_hours is not None or query.max_cost_usd is not None):
+        reasons.extend(_budget_reasons(query))
+    if not reasons:
+        reasons.append("no way satisfies all the constraints together")
+    return f"no route from {origin} to {dest}: " + "; ".join(reasons)
+
+
+def _misfit_reason(query: Query) -> str:
+    labels = search(query)
+    cargo = query.terms
+    problems: list[str] = []
+    net = query.network
+    for label in labels[:1]:
+        for raw in label.raw_steps():
+            if raw[0] == "move":
+                misfit = costs.link_misfit(net.links[raw[9]], cargo)
+                if misfit:
+                    problems.append(misfit)
+            elif raw[0] == "handle":
+                node = net.nodes[raw[12]]
+                if not costs.can_lift(node, cargo):
+                    capacity = f"{node.lift_capacity_t:g} t" if node.lift_capacity_t else "no crane"
+                    problems.append(f"{node.name} cannot lift {cargo.lift_t:g} t ({capacity})")
+    unique = list(dict.fromkeys(problems))[:4]
+    detail = "; e.g. on the cheapest way: " + "; ".join(unique) if unique else ""
+    return "the cargo does not fit any way through (piece size, weight or crane limits)" + detail
+
+
+def _avoid_reason(query: Query, label: Label) -> str:
+    """Which avoided countries, nodes, crossings or modes the unconstrained route needs."""
+    net = query.network
+    touched: list[str] = []
+    for raw in label.raw_steps():
+        if raw[0] == "move":
+            link = net.links[raw[9]]
+            for node_id in (link.from_node, link.to_node):
+                node = net.nodes[node_id]
+                if node.country in query.avoid_countries:
+                    touched.append(f"country {node.country}")
+                if node.id in query.avoid_nodes:
+                    touched.append(f"{node.name}")
+            if link.mode in query.avoid_modes:
+                touched.append(f"mode {link.mode}")
+        elif raw[0] == "border" and raw[11].removesuffix(":rev") in query.avoid_crossings:
+            touched.append(f"crossing {raw[11].removesuffix(':rev')}")
+    if not touched:
+        return ""
+    return "every remaining way needs what is avoided: " + ", ".join(dict.fromkeys(touched))
+
+
+def _budget_reasons(query: Query) -> list[str]:
+    reasons: list[str] = []
+    unlimited = replace(query, max_hours=None, max_cost_usd=None, pareto=True, _memo={})
+    front = search(unlimited)
+    if not front:
+        return reasons
+    fastest = min(front, key=lambda lb: lb.t)
+    cheapest = min(front, key=lambda lb: lb.cost)
+    if query.max_hours is not None and fastest.t > query.max_hours:
+        reasons.append(
+            f"the fastest route takes {fastest.t / 24:.1f} days, over the "
+            f"{query.max_hours / 24:g}-day limit"
+        )
+    if query.max_cost_usd is not None and cheapest.cost > query.max_cost_usd:
+        reasons.append(
+            f"the cheapest route costs ${cheapest.cost:,.0f}, "
+            f"over the ${query.max_cost_usd:,.0f} limit"
+        )
+    if not reasons:
+        reasons.append(
+            f"no route is both within {query.max_hours / 24 if query.max_hours else 0:g} days and "
+            f"within ${query.max_cost_usd or 0:,.0f}: the fastest costs ${fastest.cost:,.0f}, the "
+            f"cheapest takes {cheapest.t / 24:.1f} days"
+        )
+    return reasons

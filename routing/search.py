@@ -1,0 +1,501 @@
+"""Time-dependent multi-criteria label-setting search over the routing graph.
+
+Why a label-setting search and not OR-Tools here: one shipment on one network is a resource-
+constrained shortest path whose arcs depend on the clock (weekly departures, border posts closed at
+weekends). Keeping, at every state, the labels that are non-dominated in (arrival time, objective
+[, cost when a cost budget binds]) is exact for those budgets and costs milliseconds; a MIP would
+need a time-expanded graph hundreds of times larger. OR-Tools is used where shipments compete for
+capacity (``routing.plan``) and for delivery tours (``routing.tours``).
+
+Dominance accounts for waiting: a label that arrives earlier may wait, paying storage, so it
+dominates a later one only if its cost plus that storage is still no more.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from graphs.network import Network, State
+from graphs.records import WEEKDAYS, Crossing, Link, Node, Service
+from routing import costs
+from routing.costs import CargoTerms
+from routing.model import Objective
+from routing.route import Route, Step
+
+HOURS_PER_WEEK = 168.0
+_EPS = 1e-7
+
+# Raw step during the search: times are hours after ``ready``; Step objects are built at the end.
+RawStep = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Query:
+    """One search: where, when, what, by which measure and within which limits."""
+
+    network: Network
+    origin: Node
+    destination: Node
+    ready: datetime
+    terms: CargoTerms
+    objective: Objective = "cost"
+    value_of_time_usd_per_day: float = 0.0
+    carbon_price_usd_per_t: float = 0.0
+    avoid_nodes: frozenset[str] = frozenset()
+    avoid_countries: frozenset[str] = frozenset()
+    avoid_crossings: frozenset[str] = frozenset()
+    avoid_modes: frozenset[str] = frozenset()
+    max_hours: float | None = None
+    max_cost_usd: float | None = None
+    pareto: bool = False
+    check_fit: bool = True
+    _memo: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def week_offset_hours(self) -> float:
+        r = self.ready
+        return r.weekday() * 24 + r.hour + r.minute / 60 + r.second / 3600
+
+    def primary(self, cost: float, co2e_kg: float) -> float:
+        """The part of the objective that accrues step by step (time is the other axis)."""
+        if self.objective == "co2e":
+            return co2e_kg
+        if self.objective == "balanced":
+            return cost + self.carbon_price_usd_per_t * co2e_kg / 1000
+        return cost
+
+    def final_value(self, label: Label) -> tuple[float, float]:
+        """Sort key of a complete route under the objective (lower is better), with a tie-break."""
+        if self.objective == "time":
+            return label.t, label.cost
+        if self.objective == "balanced":
+            return label.primary + self.value_of_time_usd_per_day * label.t / 24, label.t
+        return label.primary, label.t
+
+    def node_ok(self, node_id: str) -> bool:
+        if node_id in self.avoid_nodes:
+            return False
+        return self.network.nodes[node_id].country not in self.avoid_countries
+
+    def link_ok(self, link: Link) -> bool:
+        known = self._memo.get(link.id)
+        if known is None:
+            crossing = self.network.crossing_on_link.get(link.id)
+            known = (
+                link.mode not in self.avoid_modes
+                and self.node_ok(link.from_node)
+                and self.node_ok(link.to_node)
+                and (crossing is None or crossing.base_id not in self.avoid_crossings)
+                and (not self.check_fit or costs.link_misfit(link, self.terms) is None)
+            )
+            self._memo[link.id] = known
+        return known
+
+    def service_ok(self, service: Service) -> bool:
+        key = "service:" + service.id
+        known = self._memo.get(key)
+        if known is None:
+            # Scheduled services are container trains and liner ships: pieces go on demand.
+            known = not self.terms.is_pieces and all(
+                self.link_ok(self.network.links[link_id]) for link_id in service.links
+            )
+            self._memo[key] = known
+        return known
+
+    def lift_ok(self, node: Node) -> bool:
+        return not self.check_fit or costs.can_lift(node, self.terms)
+
+
+class Label:
+    """A partial route reaching ``state`` at ``t`` hours after ready."""
+
+    __slots__ = ("alive", "co2", "cost", "dist", "last", "parent", "primary", "state", "steps", "t")
+
+    def __init__(
+        self,
+        state: State,
+        t: float,
+        cost: float,
+        co2: float,
+        dist: float,
+        primary: float,
+        parent: Label | None,
+        steps: tuple[RawStep, ...],
+        last: str,
+    ) -> None:
+        self.state = state
+        self.t = t
+        self.cost = cost
+        self.co2 = co2
+        self.dist = dist
+        self.primary = primary
+        self.parent = parent
+        self.steps = steps
+        self.last = last
+        self.alive = True
+
+    def raw_steps(self) -> list[RawStep]:
+        chain: list[tuple[RawStep, ...]] = []
+        label: Label | None = self
+        while label is not None:
+            chain.append(label.steps)
+            label = label.parent
+        return [step for steps in reversed(chain) for step in steps]
+
+
+class _Clock:
+    """Weekly calendar arithmetic in hours after the query's ready time."""
+
+    def __init__(self, week_offset_hours: float) -> None:
+        self.offset = week_offset_hours
+
+    def weekday(self, t: float) -> int:
+        return int((self.offset + t) // 24) % 7
+
+    def next_open(self, t: float, days: frozenset[int]) -> float:
+        if len(days) == 7:
+            return t
+        moment = t
+        for _ in range(8):
+            if self.weekday(moment) in days:
+                return moment
+            moment = ((self.offset + moment) // 24 + 1) * 24 - self.offset
+        return moment
+
+    def next_departure(self, t: float, departures: list[float]) -> float:
+        hour_of_week = (self.offset + t) % HOURS_PER_WEEK
+        i = bisect.bisect_left(departures, hour_of_week - _EPS)
+        if i < len(departures):
+            return t + max(0.0, departures[i] - hour_of_week)
+        return t + departures[0] + HOURS_PER_WEEK - hour_of_week
+
+
+def _departures(service: Service) -> list[float]:
+    return sorted(day * 24.0 + service.departure_hour_utc for day in service.weekdays)
+
+
+def _weekday_names(days: frozenset[int]) -> str:
+    return "/".join(WEEKDAYS[d] for d in sorted(days))
+
+
+def _ride_steps(
+    network: Network, service: Service, terms: CargoTerms, t0: float
+) -> tuple[list[RawStep], float, float]:
+    """Move and border steps of a ride, timed so that they add up to the service's transit time.
+
+    Nominal hours per link and crossing are scaled by one factor; the service's linehaul is
+    shared over its links by distance. Returns the steps, their CO2e and their distance.
+    """
+    parts: list[tuple[Link, Crossing | None]] = []
+    nominal = 0.0
+    for link_id in service.links:
+        link = network.links[link_id]
+        crossing = network.crossing_on_link.get(link_id)
+        parts.append((link, crossing))
+        nominal += link.hours + (crossing.hours if crossing else 0.0)
+    scale = service.transit_hours / nominal
+    total_km = sum(link.distance_km for link, _ in parts)
+    linehaul = costs.ride(service, terms)
+    steps: list[RawStep] = []
+    t = t0
+    co2_total = 0.0
+    for link, crossing in parts:
+        if crossing is not None:
+            fee, transhipment, hours = costs.border(crossing, terms)
+            end = t + hours * scale
+            steps.append(_border(crossing, t, end, fee, transhipment, f"on {service.name}"))
+            t = end
+        co2 = costs.emissions_kg(network, link, terms)
+        co2_total += co2
+        end = t + link.hours * scale
+        share = linehaul * link.distance_km / total_km
+        steps.append(_move(link, service.id, t, end, share, co2))
+        t = end
+    return steps, co2_total, total_km
+
+
+def _move(
+    link: Link, service_id: str | None, t0: float, t1: float, cost: float, co2: float
+) -> RawStep:
+    return ("move", t0, t1, cost, co2, link.distance_km, link.mode, link.from_node, link.to_node,
+            link.id, service_id, None, None, 0.0, "")  # fmt: skip
+
+
+def _border(
+    crossing: Crossing, t0: float, t1: float, fee: float, transhipment: float, note: str
+) -> RawStep:
+    if crossing.gauge_change:
+        note = (note + "; " if note else "") + "gauge change 1435/1520 mm"
+    return ("border", t0, t1, fee + transhipment, 0.0, 0.0, crossing.mode, crossing.from_node,
+            crossing.to_node, None, None, crossing.id, None, transhipment, note)  # fmt: skip
+
+
+def _wait(node: Node, t0: float, t1: float, terms: CargoTerms, note: str) -> RawStep:
+    cost = costs.storage(node, t1 - t0, terms)
+    return ("wait", t0, t1, cost, 0.0, 0.0, None, None, None, None, None, None, node.id, 0.0, note)
+
+
+def _handle(node: Node, t0: float, terms: CargoTerms, note: str) -> tuple[RawStep, float, float]:
+    cost, hours = costs.handle(node, terms)
+    step = ("handle", t0, t0 + hours, cost, 0.0, 0.0, None, None, None, None, None, None, node.id,
+            0.0, note)  # fmt: skip
+    return step, cost, hours
+
+
+def _step_cost(steps: list[RawStep]) -> tuple[float, float]:
+    return sum(s[3] for s in steps), sum(s[4] for s in steps)
+
+
+class _Search:
+    def __init__(self, query: Query) -> None:
+        self.q = query
+        self.net = query.network
+        self.clock = _Clock(query.week_offset_hours)
+        self.labels: dict[State, list[Label]] = {}
+        self.heap: list[tuple[float, float, int, Label]] = []
+        self.counter = itertools.count()
+        self.finals: list[Label] = []
+        self.best: tuple[float, float] | None = None
+        self.expanded = 0
+
+    # -- label bookkeeping -------------------------------------------------------------------
+
+    def _storage_rate(self, state: State) -> float:
+        """USD per hour that waiting at this state costs, in the objective's terms."""
+        if self.q.objective == "co2e":
+            return 0.0
+        node = self.net.nodes[state[0]]
+        return node.storage_usd_per_teu_day * self.q.terms.teu / 24
+
+    def _dominates(self, a: Label, b: Label, rate: float) -> bool:
+        if a.t > b.t + _EPS:
+            return False
+        waited = rate * (b.t - a.t)
+        if a.primary + waited > b.primary + _EPS:
+            return False
+        if self.q.max_cost_usd is not None and a.cost + waited > b.cost + _EPS:
+            return False
+        return not (self.q.pareto and a.cost + waited > b.cost + _EPS)
+
+    def _within_limits(self, label: Label) -> bool:
+        q = self.q
+        if q.max_hours is not None and label.t > q.max_hours + _EPS:
+            return False
+        if q.max_cost_usd is not None and label.cost > q.max_cost_usd + _EPS:
+            return False
+        if self.best is not None and not q.pareto:
+            bound = q.final_value(label)
+            if bound[0] > self.best[0] + _EPS:
+                return False
+        return True
+
+    def push(self, label: Label) -> None:
+        if not self._within_limits(label):
+            return
+        existing = self.labels.setdefault(label.state, [])
+        rate = self._storage_rate(label.state)
+        for other in existing:
+            if self._dominates(other, label, rate):
+                return
+        keep = []
+        for other in existing:
+            if self._dominates(label, other, rate):
+                other.alive = False
+            else:
+                keep.append(other)
+        keep.append(label)
+        self.labels[label.state] = keep
+        heapq.heappush(self.heap, (label.t, label.primary, next(self.counter), label))
+
+    def extend(
+        self, label: Label, state: State, steps: list[RawStep], last: str, dist: float = 0.0
+    ) -> None:
+        cost, co2 = _step_cost(steps)
+        new_cost = label.cost + cost
+        new_co2 = label.co2 + co2
+        t = steps[-1][2] if steps else label.t
+        self.push(
+            Label(
+                state,
+                t,
+                new_cost,
+                new_co2,
+                label.dist + dist,
+                self.q.primary(new_cost, new_co2),
+                label,
+                tuple(s for s in steps if s[0] != "wait" or s[2] - s[1] > _EPS),
+                last,
+            )
+        )
+
+    # -- the search --------------------------------------------------------------------------
+
+    def run(self) -> list[Label]:
+        q = self.q
+        origin, dest = q.origin, q.destination
+        if q.lift_ok(origin):
+            for mode in self.net.node_modes(origin.id):
+                if mode in origin.modes and mode not in q.avoid_modes:
+                    step, _, _ = _handle(origin, 0.0, q.terms, f"load onto {mode}")
+                    root = Label((origin.id, mode), 0.0, 0.0, 0.0, 0.0, 0.0, None, (), "start")
+                    self.extend(root, (origin.id, mode), [step], "load")
+        while self.heap:
+            _, _, _, label = heapq.heappop(self.heap)
+            if not label.alive or not self._within_limits(label):
+                continue
+            self.expanded += 1
+            node_id, mode = label.state
+            if node_id == dest.id:
+                self._finish(label)
+                continue
+            for succ, edges in self.net.graph.succ[label.state].items():
+                for data in edges.values():
+                    self._relax(label, succ, data)
+        return self.finals
+
+    def _finish(self, label: Label) -> None:
+        q = self.q
+        node = q.destination
+        mode = label.state[1]
+        if mode not in node.modes or not q.lift_ok(node):
+            return
+        step, cost, hours = _handle(node, label.t, q.terms, f"unload from {mode}")
+        final = Label(
+            label.state,
+            label.t + hours,
+            label.cost + cost,
+            label.co2,
+            label.dist,
+            q.primary(label.cost + cost, label.co2),
+            label,
+            (step,),
+            "unload",
+        )
+        if not self._within_limits(final):
+            return
+        self.finals.append(final)
+        value = q.final_value(final)
+        if self.best is None or value < self.best:
+            self.best = value
+
+    def _relax(self, label: Label, succ: State, data: dict[str, Any]) -> None:
+        q = self.q
+        kind = data["kind"]
+        node = self.net.nodes[label.state[0]]
+        if kind == "transfer":
+            if label.last in ("transfer", "load") or succ[1] in q.avoid_modes:
+                return
+            if not q.lift_ok(node):
+                return
+            step, _, _ = _handle(node, label.t, q.terms, f"{label.state[1]} to {succ[1]}")
+            self.extend(label, succ, [step], "transfer")
+            return
+        if kind == "move":
+            link: Link = data["link"]
+            if not q.link_ok(link):
+                return
+            steps: list[RawStep] = []
+            t = label.t
+            crossing: Crossing | None = data["crossing"]
+            if crossing is not None:
+                opens = self.clock.next_open(t, crossing.open_weekdays)
+                if opens > t + _EPS:
+                    days = _weekday_names(crossing.open_weekdays)
+                    note = f"{crossing.name} opens {days} only"
+                    steps.append(_wait(node, t, opens, q.terms, note))
+                fee, transhipment, hours = costs.border(crossing, q.terms)
+                steps.append(_border(crossing, opens, opens + hours, fee, transhipment, ""))
+                t = opens + hours
+            cost, hours, co2 = costs.move(self.net, link, q.terms)
+            steps.append(_move(link, None, t, t + hours, cost, co2))
+            self.extend(label, succ, steps, "move", link.distance_km)
+            return
+        service: Service = data["service"]
+        if not q.service_ok(service):
+            return
+        departs = self.clock.next_departure(label.t, _departures(service))
+        steps = []
+        if departs > label.t + _EPS:
+            day = WEEKDAYS[self.clock.weekday(departs)]
+            note = f"next {service.name} departs {day} {service.departure_hour_utc:02d}:00 UTC"
+            steps.append(_wait(node, label.t, departs, q.terms, note))
+        ride, _, km = _ride_steps(self.net, service, q.terms, departs)
+        self.extend(label, succ, steps + ride, "service", km)
+
+
+def search(query: Query) -> list[Label]:
+    """Complete labels at the destination: the optimum first, or the Pareto set for ``pareto``."""
+    finals = _Search(query).run()
+    if query.pareto:
+        return pareto_filter(finals)
+    return sorted(finals, key=query.final_value)
+
+
+def pareto_filter(labels: list[Label]) -> list[Label]:
+    """Labels non-dominated in (cost, arrival), fastest first."""
+    front: list[Label] = []
+    for label in sorted(labels, key=lambda lb: (lb.t, lb.cost)):
+        if not front or label.cost < front[-1].cost - 1e-6:
+            front.append(label)
+    return front
+
+
+def build_route(query: Query, label: Label, objective: str) -> Route:
+    """Turn a complete label into a Route with real timestamps."""
+    net = query.network
+    steps = [_to_step(query.ready, raw) for raw in label.raw_steps()]
+    path = [query.origin.id]
+    for step in steps:
+        if step.kind == "move" and step.to_node and step.to_node != path[-1]:
+            path.append(step.to_node)
+    countries = tuple(dict.fromkeys(net.nodes[node_id].country for node_id in path))
+    coordinates = tuple((net.nodes[n].lon, net.nodes[n].lat) for n in path)
+    cost = sum(step.cost_usd for step in steps)
+    co2 = sum(step.co2e_kg for step in steps)
+    days = sum(step.hours for step in steps) / 24
+    generalized = (
+        cost + query.value_of_time_usd_per_day * days + query.carbon_price_usd_per_t * co2 / 1000
+    )
+    return Route(
+        origin=query.origin.id,
+        destination=query.destination.id,
+        objective=objective,
+        ready=query.ready,
+        steps=tuple(steps),
+        generalized_usd=generalized,
+        countries=countries,
+        coordinates=coordinates,
+        value_of_time_usd_per_day=query.value_of_time_usd_per_day,
+        carbon_price_usd_per_t=query.carbon_price_usd_per_t,
+    )
+
+
+def _to_step(ready: datetime, raw: RawStep) -> Step:
+    (kind, t0, t1, cost, co2, dist, mode, a, b, link, service, crossing, node, tranship, note) = raw
+    return Step(
+        kind=kind,
+        start=ready + timedelta(hours=t0),
+        end=ready + timedelta(hours=t1),
+        cost_usd=cost,
+        co2e_kg=co2,
+        distance_km=dist,
+        mode=mode,
+        from_node=a,
+        to_node=b,
+        link=link,
+        service=service,
+        crossing=crossing,
+        node=node,
+        transhipment_usd=tranship,
+        note=note,
+    )
+
+
+def iter_moves(label: Label) -> Iterator[RawStep]:
+    return (step for step in label.raw_steps() if step[0] == "move")
