@@ -18,6 +18,7 @@ from typing import Any
 
 from graphs.errors import DataPackError
 from graphs.geo import great_circle_km
+from graphs.places import normalize
 from graphs.records import (
     EMISSION_CLASSES,
     MODES,
@@ -365,7 +366,18 @@ def _unique(rows: list[Row], column: str = "id") -> None:
 def _nodes(rows: list[Row]) -> dict[str, Node]:
     _unique(rows)
     nodes = {}
+    owners: dict[str, tuple[str, int]] = {}
     for row in rows:
+        for column, labels in (
+            ("id", [row["id"]]),
+            ("name", [row["name"]]),
+            ("aliases", row["aliases"]),
+        ):
+            for label in labels:
+                key = normalize(label)
+                owner = owners.setdefault(key, (row["id"], row.line))
+                if key and owner[0] != row["id"]:
+                    raise row.error(column, f"'{label}' also names {owner[0]} (line {owner[1]})")
         nodes[row["id"]] = Node(
             id=row["id"],
             name=row["name"],
@@ -458,7 +470,7 @@ def _crossings(
         start, end = _reference(row, "from", nodes), _reference(row, "to", nodes)
         if (start.id, end.id, row["mode"]) not in ways:
             raise row.error(
-                "mode", f"no {row['mode']} link from {start.id} to {end.id} carries this crossing"
+                "to", f"no {row['mode']} link from {start.id} to {end.id} carries this crossing"
             )
         if row["dwell_p90_hours"] < row["dwell_hours"]:
             raise row.error("dwell_p90_hours", "the bad-day dwell is shorter than the typical one")

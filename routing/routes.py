@@ -3,8 +3,9 @@ and, when nothing fits, the reason in a planner's words."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from graphs.errors import InputError, NoRouteError
 from graphs.network import Network
@@ -319,3 +320,12 @@ def _budget_reasons(query: Query) -> list[str]:
             f"cheapest takes {cheapest.t / 24:.1f} days"
         )
     return reasons
+
+
+def routes_answer(compute: Callable[[], list[Route]]) -> dict[str, Any]:
+    """The answer every interface gives: ``{"routes": [...], "infeasible_reason": ...}``."""
+    try:
+        routes = compute()
+    except NoRouteError as exc:
+        return {"routes": [], "infeasible_reason": exc.reason}
+    return {"routes": [route.to_dict() for route in routes], "infeasible_reason": None}

@@ -1,0 +1,321 @@
+"""The ``silkroute`` command: the only place in ``routing`` that reads and writes files.
+
+Exit codes: 0 done, 1 no route / infeasible (reason on stderr), 2 bad input.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from graphs import Network, load_network
+from graphs.errors import (
+    DataPackError,
+    InputError,
+    NoRouteError,
+    SilkrouteError,
+    UnknownPlaceError,
+)
+from graphs.export import network_geojson, network_to_dict
+from routing.geojson import routes_geojson
+from routing.model import OBJECTIVES, Cargo, Objective, Shipment
+from routing.route import Route
+from routing.routes import Avoid, find_routes
+
+EXIT_OK, EXIT_INFEASIBLE, EXIT_BAD_INPUT = 0, 1, 2
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Plan freight on the New Silk Road: routes, batch plans, network and places.",
+)
+# Tables read badly folded at 80 columns; pipes and files get a fixed, wide layout.
+_WIDTH = None if sys.stdout.isatty() else 160
+out = Console(highlight=False, soft_wrap=True, width=_WIDTH)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+NetworkOption = Annotated[
+    Path | None, typer.Option("--network", help="Network pack directory (default: bundled).")
+]
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}" if code == EXIT_BAD_INPUT else message)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Map silkroute's errors to messages and exit codes, in one place."""
+    try:
+        yield
+    except NoRouteError as exc:
+        fail(exc.reason, EXIT_INFEASIBLE)
+    except UnknownPlaceError as exc:
+        fail(str(exc))
+    except (DataPackError, InputError) as exc:
+        fail(str(exc))
+    except SilkrouteError as exc:
+        fail(str(exc))
+
+
+def write_atomic(path: Path, write: Callable[[Any], None], binary: bool = False) -> None:
+    """Write through a temporary file in the same directory, then rename: never half a file."""
+    directory = path.resolve().parent
+    if not directory.is_dir():
+        fail(f"cannot write {path}: directory {directory} does not exist")
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb" if binary else "w", encoding=None if binary else "utf-8") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        fail(f"cannot write {path}: {exc.strerror or exc}")
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, data: Any) -> None:
+    write_atomic(path, lambda f: json.dump(data, f, indent=1, ensure_ascii=False))
+
+
+def _load(network: Path | None) -> Network:
+    with user_errors():
+        return load_network(network)
+
+
+def _split(values: list[str] | None) -> list[str]:
+    return [item.strip() for value in values or [] for item in value.split(",") if item.strip()]
+
+
+# -- route ---------------------------------------------------------------------------------------
+
+
+@app.command()
+def route(
+    origin: str,
+    destination: str,
+    teu: Annotated[float | None, typer.Option(help="Containers, in TEU.")] = None,
+    pieces: Annotated[int | None, typer.Option(help="Project pieces of one kind.")] = None,
+    length_m: Annotated[float | None, typer.Option("--length-m")] = None,
+    width_m: Annotated[float | None, typer.Option("--width-m")] = None,
+    height_m: Annotated[float | None, typer.Option("--height-m")] = None,
+    weight_t: Annotated[
+        float | None, typer.Option("--weight-t", help="Per piece, or total gross for containers.")
+    ] = None,
+    objective: Annotated[str, typer.Option(help="cost, time, co2e or balanced.")] = "cost",
+    ready: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default today, UTC).")] = None,
+    value_usd: Annotated[float | None, typer.Option("--value-usd")] = None,
+    carbon_price: Annotated[float, typer.Option("--carbon-price-usd-per-t")] = 0.0,
+    avoid_country: Annotated[list[str] | None, typer.Option("--avoid-country")] = None,
+    avoid_node: Annotated[list[str] | None, typer.Option("--avoid-node")] = None,
+    avoid_crossing: Annotated[list[str] | None, typer.Option("--avoid-crossing")] = None,
+    modes: Annotated[str | None, typer.Option(help="Allowed modes, e.g. rail,road.")] = None,
+    max_days: Annotated[float | None, typer.Option("--max-days")] = None,
+    max_cost: Annotated[float | None, typer.Option("--max-cost-usd")] = None,
+    alternatives: Annotated[int, typer.Option(min=0, max=10)] = 0,
+    pareto: Annotated[bool, typer.Option("--pareto")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the HTTP answer JSON.")] = False,
+    geojson: Annotated[Path | None, typer.Option("--geojson", help="Write routes.")] = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Draw a PNG map.")] = None,
+    network: NetworkOption = None,
+) -> None:
+    """Route one shipment from ORIGIN to DESTINATION."""
+    net = _load(network)
+    if objective not in OBJECTIVES:
+        fail(f"--objective: '{objective}' is not one of {', '.join(OBJECTIVES)}")
+    routes: list[Route] = []
+    reason: str | None = None
+    with user_errors():
+        cargo = Cargo(
+            teu=teu if teu is not None or pieces is not None else 1.0,
+            pieces=pieces,
+            weight_t=weight_t,
+            length_m=length_m,
+            width_m=width_m,
+            height_m=height_m,
+        )
+        shipment = Shipment(
+            origin=origin,
+            destination=destination,
+            cargo=cargo,
+            value_usd=value_usd,
+            ready=ready if ready else datetime.now(UTC).date(),
+        )
+        try:
+            routes = find_routes(
+                net,
+                shipment,
+                objective=_objective(objective),
+                alternatives=alternatives,
+                pareto=pareto,
+                avoid=Avoid.of(
+                    countries=_split(avoid_country),
+                    nodes=_split(avoid_node),
+                    crossings=_split(avoid_crossing),
+                ),
+                modes=_split([modes]) if modes else None,
+                max_transit_days=max_days,
+                max_cost_usd=max_cost,
+                carbon_price_usd_per_t=carbon_price,
+            )
+        except NoRouteError as exc:
+            reason = exc.reason
+    if geojson is not None:
+        write_json(geojson, routes_geojson(net, routes))
+    if plot is not None and routes:
+        from routing.plot import plot_routes  # matplotlib loads only when a plot is asked for
+
+        write_atomic(plot, lambda f: plot_routes(net, routes, f), binary=True)
+    if as_json:
+        answer = {"routes": [r.to_dict() for r in routes], "infeasible_reason": reason}
+        out.print_json(json.dumps(answer), indent=1)
+    else:
+        for rank, found in enumerate(routes):
+            print_route(net, found, title=_title(rank, pareto, len(routes)))
+    if reason is not None:
+        fail(reason, EXIT_INFEASIBLE)
+
+
+def _objective(name: str) -> Objective:
+    for known in OBJECTIVES:
+        if known == name:
+            return known
+    fail(f"--objective: '{name}' is not one of {', '.join(OBJECTIVES)}")
+
+
+def _title(rank: int, pareto: bool, count: int) -> str:
+    if pareto:
+        return f"Pareto route {rank + 1} of {count}"
+    return "Best route" if rank == 0 else f"Alternative {rank}"
+
+
+def route_table(net: Network, found: Route, title: str) -> Table:
+    """The steps of a route as a table: when, what, where, hours, cost and CO2e."""
+    table = Table(title=title, title_justify="left", show_lines=False)
+    for column, justify in (
+        ("start (UTC)", "left"),
+        ("step", "left"),
+        ("where", "left"),
+        ("via", "left"),
+        ("hours", "right"),
+        ("cost USD", "right"),
+        ("CO2e kg", "right"),
+    ):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for step in found.steps:
+        if step.kind == "move":
+            assert step.from_node and step.to_node
+            where = f"{net.nodes[step.from_node].name} → {net.nodes[step.to_node].name}"
+            via = f"{step.mode} {step.service or step.link}"
+        elif step.kind == "border":
+            crossing = net.crossings[step.crossing or ""]
+            where = crossing.name
+            via = step.note or "border"
+        else:
+            where = net.nodes[step.node or ""].name
+            via = step.note
+        table.add_row(
+            step.start.strftime("%Y-%m-%d %H:%M"),
+            step.kind,
+            where,
+            via,
+            f"{step.hours:.1f}",
+            f"{step.cost_usd:,.0f}",
+            f"{step.co2e_kg:,.0f}",
+        )
+    return table
+
+
+def route_summary(found: Route) -> str:
+    costs = ", ".join(f"{k} {v:,.0f}" for k, v in found.cost_breakdown().items())
+    hours = ", ".join(f"{k} {v:.1f}" for k, v in found.time_breakdown().items())
+    return (
+        f"{found.origin} → {found.destination}: {found.transit_days:.1f} days door to door, "
+        f"${found.cost_usd:,.0f}, {found.co2e_kg / 1000:,.2f} t CO2e, "
+        f"{found.distance_km:,.0f} km, arrive {found.arrive:%Y-%m-%d %H:%M} UTC\n"
+        f"  countries {'-'.join(found.countries)}; modes {', '.join(found.modes)}; "
+        f"crossings {', '.join(found.crossings) or 'none'}\n"
+        f"  cost USD: {costs}\n  hours: {hours}\n"
+        f"  generalized cost ${found.generalized_usd:,.0f}"
+    )
+
+
+def print_route(net: Network, found: Route, title: str) -> None:
+    out.print(route_table(net, found, title))
+    out.print(route_summary(found))
+    out.print()
+
+
+# -- network and places --------------------------------------------------------------------------
+
+
+@app.command("network")
+def network_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print every record as JSON.")] = False,
+    geojson: Annotated[Path | None, typer.Option("--geojson", help="Write GeoJSON.")] = None,
+    check: Annotated[Path | None, typer.Option("--check", help="Validate a pack dir.")] = None,
+    network: NetworkOption = None,
+) -> None:
+    """Show, export or validate a network pack."""
+    net = _load(check or network)
+    if check is not None:
+        stats = ", ".join(f"{v} {k}" for k, v in net.stats().items())
+        out.print(f"{check}: valid network pack ({stats})")
+        return
+    if geojson is not None:
+        write_json(geojson, network_geojson(net))
+    if as_json:
+        sys.stdout.write(json.dumps(network_to_dict(net), ensure_ascii=False) + "\n")
+        return
+    if geojson is None:
+        stats = ", ".join(f"{v} {k}" for k, v in net.stats().items())
+        out.print(f"network {net.source}: {stats}")
+
+
+@app.command()
+def places(
+    query: Annotated[str, typer.Argument()] = "",
+    network: NetworkOption = None,
+) -> None:
+    """List places matching QUERY (all places without one). Exits 1 when nothing matches."""
+    net = _load(network)
+    found = net.places.search(query)
+    if not found:
+        suggestions = net.places.suggest(query)
+        hint = f"; closest: {', '.join(suggestions)}" if suggestions else ""
+        fail(f"no place matches '{query}'{hint}", EXIT_INFEASIBLE)
+    table = Table(show_header=True)
+    for column in ("id", "name", "country", "kind", "modes", "aliases"):
+        table.add_column(column)
+    for node in found:
+        table.add_row(
+            node.id,
+            node.name,
+            node.country,
+            node.kind,
+            ",".join(sorted(node.modes)),
+            ", ".join(node.aliases),
+        )
+    out.print(table)
+
+
+def main() -> None:
+    """Console entry point."""
+    app()

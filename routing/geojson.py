@@ -1,0 +1,46 @@
+"""Routes as GeoJSON (RFC 7946): one LineString feature per move, one Point per border step."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from graphs.network import Network
+from routing.route import Route, iso
+
+
+def routes_geojson(network: Network, routes: Sequence[Route]) -> dict[str, Any]:
+    """A FeatureCollection a GIS user can open; properties carry each step's figures."""
+    features: list[dict[str, Any]] = []
+    for rank, route in enumerate(routes):
+        for step in route.steps:
+            base = {
+                "route": rank,
+                "kind": step.kind,
+                "start": iso(step.start),
+                "end": iso(step.end),
+                "hours": round(step.hours, 3),
+                "cost_usd": round(step.cost_usd, 2),
+                "co2e_kg": round(step.co2e_kg, 3),
+            }
+            geometry: dict[str, Any]
+            if step.kind == "move":
+                assert step.from_node and step.to_node
+                a, b = network.nodes[step.from_node], network.nodes[step.to_node]
+                geometry = {"type": "LineString", "coordinates": [[a.lon, a.lat], [b.lon, b.lat]]}
+                extra = {
+                    "mode": step.mode,
+                    "link": step.link,
+                    "service": step.service,
+                    "distance_km": round(step.distance_km, 3),
+                }
+            elif step.kind == "border":
+                assert step.from_node
+                a = network.nodes[step.from_node]
+                geometry = {"type": "Point", "coordinates": [a.lon, a.lat]}
+                crossing = network.crossings[step.crossing or ""]
+                extra = {"crossing": step.crossing, "gauge_change": crossing.gauge_change}
+            else:
+                continue
+            features.append({"type": "Feature", "geometry": geometry, "properties": base | extra})
+    return {"type": "FeatureCollection", "features": features}

@@ -1,0 +1,41 @@
+"""Shared fixtures: named networks, each saying what it exercises."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from graphs import Network, load_network
+
+TESTS = Path(__file__).parent
+PACKS = TESTS / "packs"
+
+settings.register_profile(
+    "silkroute", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.load_profile("silkroute")
+
+
+@pytest.fixture(scope="session")
+def tiny() -> Network:
+    """Five places, two countries: a 1435/1520 rail crossing open daily with a gauge change, a
+    road crossing closed at weekends, a Monday block train, and a road-only wind-farm site."""
+    return load_network(PACKS / "tiny")
+
+
+@pytest.fixture(scope="session")
+def bundled() -> Network:
+    """The bundled New Silk Road pack as shipped."""
+    return load_network()
+
+
+@pytest.fixture()
+def tiny_copy(tmp_path: Path) -> Path:
+    """A writable copy of the tiny pack, for tests that break one cell of it."""
+    target = tmp_path / "pack"
+    target.mkdir()
+    for source in (PACKS / "tiny").glob("*.csv"):
+        (target / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    return target
