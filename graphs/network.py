@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
@@ -25,6 +26,16 @@ from graphs.records import (
 
 State = tuple[str, str]
 """A routing state: (node id, mode the cargo is on)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Closure:
+    """Nothing passes a crossing, node or link (data-row id) from ``start`` until ``end``."""
+
+    kind: str
+    target: str
+    start: datetime
+    end: datetime
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,6 +60,8 @@ class Network:
     graph: nx.MultiDiGraph[State]
     places: PlaceIndex
     source: str
+    tables: PackTables
+    closures: tuple[Closure, ...] = ()
 
     def resolve(self, query: str) -> Node:
         return self.places.resolve(query)
@@ -67,7 +80,7 @@ class Network:
         }
 
 
-def build_network(tables: PackTables, source: str) -> Network:
+def build_network(tables: PackTables, source: str, closures: tuple[Closure, ...] = ()) -> Network:
     """Assemble indexes and the routing graph from validated records."""
     nodes = {node.id: node for node in tables.nodes}
     links = {link.id: link for link in tables.links}
@@ -145,6 +158,8 @@ def build_network(tables: PackTables, source: str) -> Network:
         graph=graph,
         places=PlaceIndex(nodes.values()),
         source=source,
+        tables=tables,
+        closures=closures,
     )
 
 

@@ -227,7 +227,8 @@ def route_table(net: Network, found: Route, title: str) -> Table:
         elif step.kind == "border":
             crossing = net.crossings[step.crossing or ""]
             where = crossing.name
-            via = step.note or "border"
+            via = "; ".join(filter(None, (step.service and f"on {step.service}", step.note)))
+            via = via or "border"
         else:
             where = net.nodes[step.node or ""].name
             via = step.note

@@ -83,6 +83,7 @@ class Step:
             data.update(
                 {
                     "crossing": self.crossing,
+                    "service": self.service,
                     "from": self.from_node,
                     "to": self.to_node,
                     "mode": self.mode,

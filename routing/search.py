@@ -209,7 +209,7 @@ def _ride_steps(
         if crossing is not None:
             fee, transhipment, hours = costs.border(crossing, terms)
             end = t + hours * scale
-            steps.append(_border(crossing, t, end, fee, transhipment, f"on {service.name}"))
+            steps.append(_border(crossing, t, end, fee, transhipment, service.id))
             t = end
         co2 = costs.emissions_kg(network, link, terms)
         co2_total += co2
@@ -228,12 +228,16 @@ def _move(
 
 
 def _border(
-    crossing: Crossing, t0: float, t1: float, fee: float, transhipment: float, note: str
+    crossing: Crossing,
+    t0: float,
+    t1: float,
+    fee: float,
+    transhipment: float,
+    service_id: str | None = None,
 ) -> RawStep:
-    if crossing.gauge_change:
-        note = (note + "; " if note else "") + "gauge change 1435/1520 mm"
+    note = "gauge change 1435/1520 mm" if crossing.gauge_change else ""
     return ("border", t0, t1, fee + transhipment, 0.0, 0.0, crossing.mode, crossing.from_node,
-            crossing.to_node, None, None, crossing.id, None, transhipment, note)  # fmt: skip
+            crossing.to_node, None, service_id, crossing.id, None, transhipment, note)  # fmt: skip
 
 
 def _wait(node: Node, t0: float, t1: float, terms: CargoTerms, note: str) -> RawStep:
@@ -263,6 +267,36 @@ class _Search:
         self.finals: list[Label] = []
         self.best: tuple[float, float] | None = None
         self.expanded = 0
+        # Scenario closures as hour windows after ready, by (kind, data-row id).
+        self.closed: dict[tuple[str, str], list[tuple[float, float]]] = {}
+        for closure in self.net.closures:
+            start = (closure.start - query.ready).total_seconds() / 3600
+            end = (closure.end - query.ready).total_seconds() / 3600
+            if end > 0:
+                self.closed.setdefault((closure.kind, closure.target), []).append((start, end))
+
+    def _reopen(self, t: float, keys: tuple[tuple[str, str], ...]) -> float:
+        """The first moment from ``t`` at which none of ``keys`` is closed by the scenario."""
+        moved = True
+        while moved:
+            moved = False
+            for key in keys:
+                for start, end in self.closed.get(key, ()):
+                    if start <= t < end:
+                        t, moved = end, True
+        return t
+
+    def _ride_closed(self, service: Service, t0: float) -> bool:
+        t1 = t0 + service.transit_hours
+        keys = [("node", stop) for stop in service.stops]
+        for link_id in service.links:
+            keys.append(("link", self.net.links[link_id].base_id))
+            crossing = self.net.crossing_on_link.get(link_id)
+            if crossing is not None:
+                keys.append(("crossing", crossing.base_id))
+        return any(
+            start < t1 and t0 < end for key in keys for start, end in self.closed.get(key, ())
+        )
 
     # -- label bookkeeping -------------------------------------------------------------------
 
@@ -384,6 +418,38 @@ class _Search:
         if self.best is None or value < self.best:
             self.best = value
 
+    def _link_keys(self, link: Link, crossing: Crossing | None) -> tuple[tuple[str, str], ...]:
+        keys = [("link", link.base_id), ("node", link.from_node), ("node", link.to_node)]
+        if crossing is not None:
+            keys.append(("crossing", crossing.base_id))
+        return tuple(keys)
+
+    def _clear_to_pass(self, t: float, link: Link, crossing: Crossing | None) -> float:
+        """When the cargo may start over ``link``: crossing open that day, nothing closed."""
+        keys = self._link_keys(link, crossing) if self.closed else ()
+        for _ in range(64):
+            before = t
+            if keys:
+                t = self._reopen(t, keys)
+            if crossing is not None:
+                t = self.clock.next_open(t, crossing.open_weekdays)
+            if t == before:
+                break
+        return t
+
+    def _wait_note(self, t: float, link: Link, crossing: Crossing | None) -> str:
+        if self.closed:
+            keys = self._link_keys(link, crossing)
+            if self._reopen(t, keys) > t:
+                closed = [
+                    f"{kind} {target}"
+                    for kind, target in keys
+                    if self._reopen(t, ((kind, target),)) > t
+                ]
+                return f"{', '.join(closed)} closed by the scenario"
+        assert crossing is not None
+        return f"{crossing.name} opens {_weekday_names(crossing.open_weekdays)} only"
+
     def _relax(self, label: Label, succ: State, data: dict[str, Any]) -> None:
         q = self.q
         kind = data["kind"]
@@ -401,17 +467,16 @@ class _Search:
             if not q.link_ok(link):
                 return
             steps: list[RawStep] = []
-            t = label.t
             crossing: Crossing | None = data["crossing"]
+            t = self._clear_to_pass(label.t, link, crossing)
+            if t > label.t + _EPS:
+                steps.append(
+                    _wait(node, label.t, t, q.terms, self._wait_note(label.t, link, crossing))
+                )
             if crossing is not None:
-                opens = self.clock.next_open(t, crossing.open_weekdays)
-                if opens > t + _EPS:
-                    days = _weekday_names(crossing.open_weekdays)
-                    note = f"{crossing.name} opens {days} only"
-                    steps.append(_wait(node, t, opens, q.terms, note))
                 fee, transhipment, hours = costs.border(crossing, q.terms)
-                steps.append(_border(crossing, opens, opens + hours, fee, transhipment, ""))
-                t = opens + hours
+                steps.append(_border(crossing, t, t + hours, fee, transhipment))
+                t += hours
             cost, hours, co2 = costs.move(self.net, link, q.terms)
             steps.append(_move(link, None, t, t + hours, cost, co2))
             self.extend(label, succ, steps, "move", link.distance_km)
@@ -419,7 +484,14 @@ class _Search:
         service: Service = data["service"]
         if not q.service_ok(service):
             return
-        departs = self.clock.next_departure(label.t, _departures(service))
+        departures = _departures(service)
+        departs = self.clock.next_departure(label.t, departures)
+        for _ in range(52):
+            if not self.closed or not self._ride_closed(service, departs):
+                break
+            departs = self.clock.next_departure(departs + 1.0, departures)
+        else:
+            return
         steps = []
         if departs > label.t + _EPS:
             day = WEEKDAYS[self.clock.weekday(departs)]
