@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+import yaml
 from rich.console import Console
 from rich.table import Table
 
@@ -30,8 +31,11 @@ from graphs.errors import (
 from graphs.export import network_geojson, network_to_dict
 from routing.geojson import routes_geojson
 from routing.model import OBJECTIVES, Cargo, Objective, Shipment
+from routing.plan import Plan, plan
 from routing.route import Route
 from routing.routes import Avoid, find_routes
+from routing.scenario import apply_scenario
+from routing.shipments import plan_csv, read_shipments
 
 EXIT_OK, EXIT_INFEASIBLE, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -46,6 +50,9 @@ _WIDTH = None if sys.stdout.isatty() else 160
 out = Console(highlight=False, soft_wrap=True, width=_WIDTH)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
+ScenarioOption = Annotated[
+    Path | None, typer.Option("--scenario", help="What-if scenario file (JSON or YAML).")
+]
 NetworkOption = Annotated[
     Path | None, typer.Option("--network", help="Network pack directory (default: bundled).")
 ]
@@ -95,9 +102,37 @@ def write_json(path: Path, data: Any) -> None:
     write_atomic(path, lambda f: json.dump(data, f, indent=1, ensure_ascii=False))
 
 
-def _load(network: Path | None) -> Network:
+def _load(network: Path | None, scenario: Path | None = None) -> Network:
     with user_errors():
-        return load_network(network)
+        net = load_network(network)
+        if scenario is not None:
+            net = apply_scenario(net, read_scenario(scenario), file=scenario.name)
+        return net
+
+
+def read_scenario(path: Path) -> dict[str, Any]:
+    """A scenario mapping from a JSON or YAML file; syntax errors are named by line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise DataPackError("is not UTF-8 text", file=path.name) from None
+    except OSError as exc:
+        raise DataPackError(f"cannot be read ({exc.strerror})", file=path.name) from None
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        raise DataPackError(
+            f"is not valid JSON: {exc.msg}", file=path.name, line=exc.lineno
+        ) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise DataPackError(f"is not valid YAML: {exc}", file=path.name, line=line) from None
+    if not isinstance(data, dict):
+        raise DataPackError(
+            "must hold a mapping (closures, capacity, dwell, tariffs)", file=path.name
+        )
+    return data
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -135,9 +170,10 @@ def route(
     geojson: Annotated[Path | None, typer.Option("--geojson", help="Write routes.")] = None,
     plot: Annotated[Path | None, typer.Option("--plot", help="Draw a PNG map.")] = None,
     network: NetworkOption = None,
+    scenario: ScenarioOption = None,
 ) -> None:
     """Route one shipment from ORIGIN to DESTINATION."""
-    net = _load(network)
+    net = _load(network, scenario)
     if objective not in OBJECTIVES:
         fail(f"--objective: '{objective}' is not one of {', '.join(OBJECTIVES)}")
     routes: list[Route] = []
@@ -262,6 +298,168 @@ def print_route(net: Network, found: Route, title: str) -> None:
     out.print(route_table(net, found, title))
     out.print(route_summary(found))
     out.print()
+
+
+# -- plan ----------------------------------------------------------------------------------------
+
+
+@app.command("plan")
+def plan_command(
+    shipments_csv: Annotated[Path, typer.Argument(metavar="SHIPMENTS.csv")],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write the plan: OUT.json or OUT.csv.")
+    ] = None,
+    time_limit: Annotated[float, typer.Option("--time-limit", help="Solver seconds.")] = 30.0,
+    compare: Annotated[
+        bool, typer.Option("--compare", help="With --scenario: also plan the base, show deltas.")
+    ] = False,
+    network: NetworkOption = None,
+    scenario: ScenarioOption = None,
+) -> None:
+    """Plan many shipments together against shared capacity."""
+    if output is not None and output.suffix.lower() not in (".json", ".csv"):
+        fail(f"-o: '{output}' must end in .json or .csv")
+    if not 0 < time_limit <= 3600:
+        fail("--time-limit: must be between 0 and 3600 seconds")
+    if compare and scenario is None:
+        fail("--compare needs --scenario")
+    base_net = _load(network)
+    net = _load(network, scenario)
+    with user_errors():
+        shipments = _read_shipments_file(shipments_csv, net)
+        result = _plan_with_progress(net, shipments, time_limit, "plan")
+        base = _plan_with_progress(base_net, shipments, time_limit, "base") if compare else None
+    print_plan_summary(net, result)
+    if base is not None:
+        out.print()
+        out.print(compare_plans(base, result))
+    if output is not None:
+        if output.suffix.lower() == ".csv":
+            text = plan_csv(result)
+            write_atomic(output, lambda f: f.write(text))
+        else:
+            data = result.to_dict()
+            if base is not None:
+                data["comparison"] = plan_deltas(base, result)
+            write_json(output, data)
+        out.print(f"wrote {output}")
+    if result.summary()["planned"] == 0:
+        raise typer.Exit(EXIT_INFEASIBLE)
+
+
+def _read_shipments_file(path: Path, net: Network) -> list[Any]:
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            return read_shipments(handle, net, file=path.name)
+    except UnicodeDecodeError:
+        raise DataPackError("is not UTF-8 text", file=path.name) from None
+    except OSError as exc:
+        raise DataPackError(f"cannot be read ({exc.strerror})", file=path.name) from None
+
+
+def _plan_with_progress(net: Network, shipments: list[Any], time_limit: float, label: str) -> Plan:
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err, transient=True) as bar:
+        routing_task = bar.add_task(f"{label}: routing shipments", total=len(shipments))
+        solving_task = bar.add_task(
+            f"{label}: solving (up to {time_limit:g} s)", total=1, visible=False
+        )
+
+        def progress(phase: str, done: int, total: int) -> None:
+            if phase == "routing":
+                bar.update(routing_task, completed=done)
+            else:
+                bar.update(solving_task, visible=True, completed=done)
+
+        return plan(net, shipments, time_limit_s=time_limit, progress=progress)
+
+
+def print_plan_summary(net: Network, result: Plan) -> None:
+    summary = result.summary()
+    out.print(
+        f"plan {result.status} ({result.method}): {summary['planned']}/{summary['shipments']} "
+        f"planned, {summary['on_time']} on time, {summary['late']} late "
+        f"({summary['late_days']:.1f} days), {summary['unplanned']} unplanned"
+    )
+    out.print(
+        f"  cost ${summary['cost_usd']:,.0f}, CO2e {summary['co2e_kg'] / 1000:,.1f} t; objective "
+        f"${result.objective_usd:,.0f}, bound ${result.bound_usd:,.0f}, gap {result.gap:.2%}, "
+        f"solved in {result.solve_seconds:.1f} s; "
+        f"greedy baseline ${result.baseline_objective_usd:,.0f}"
+    )
+    table = Table(title="Busiest resources", title_justify="left")
+    for column in ("resource", "period", "used TEU", "capacity TEU", "use"):
+        table.add_column(column, justify="left" if column in ("resource", "period") else "right")
+    for resource, used in result.busiest(8):
+        name = net.crossings[resource.id].name if resource.id in net.crossings else resource.id
+        table.add_row(
+            name,
+            resource.period,
+            f"{used:,.0f}",
+            f"{resource.capacity_teu:,.0f}",
+            f"{used / resource.capacity_teu:.0%}",
+        )
+    out.print(table)
+    unplanned = [s for s in result.shipments if s.status == "unplanned"][:10]
+    for item in unplanned:
+        out.print(f"  unplanned {item.id}: {item.reason}")
+
+
+def plan_deltas(base: Plan, scenario: Plan) -> dict[str, Any]:
+    """What a scenario changes against the base plan: moves, cost and lateness deltas."""
+    before = {s.id: s for s in base.shipments}
+    moved = []
+    for after in scenario.shipments:
+        old = before[after.id]
+        old_sig = old.route.signature if old.route else None
+        new_sig = after.route.signature if after.route else None
+        if old_sig != new_sig or old.status != after.status:
+            moved.append(
+                {
+                    "id": after.id,
+                    "base": {
+                        "status": old.status,
+                        "crossings": list(old_sig[0]) if old_sig else [],
+                    },
+                    "scenario": {
+                        "status": after.status,
+                        "crossings": list(new_sig[0]) if new_sig else [],
+                    },
+                }
+            )
+    b, s = base.summary(), scenario.summary()
+    return {
+        "changed_shipments": moved,
+        "cost_usd_delta": round(s["cost_usd"] - b["cost_usd"], 2),
+        "late_days_delta": round(s["late_days"] - b["late_days"], 3),
+        "late_delta": s["late"] - b["late"],
+        "unplanned_delta": s["unplanned"] - b["unplanned"],
+        "co2e_kg_delta": round(s["co2e_kg"] - b["co2e_kg"], 3),
+    }
+
+
+def compare_plans(base: Plan, scenario: Plan) -> str:
+    deltas = plan_deltas(base, scenario)
+    lines = [
+        f"scenario vs base: cost {deltas['cost_usd_delta']:+,.0f} USD, lateness "
+        f"{deltas['late_days_delta']:+.1f} days, late shipments {deltas['late_delta']:+d}, "
+        f"unplanned {deltas['unplanned_delta']:+d}, CO2e {deltas['co2e_kg_delta'] / 1000:+,.1f} t",
+        f"  {len(deltas['changed_shipments'])} shipment(s) changed corridor or status",
+    ]
+    for change in deltas["changed_shipments"][:10]:
+        was, now = change["base"], change["scenario"]
+        lines.append(
+            f"  {change['id']}: {','.join(was['crossings']) or was['status']} → "
+            f"{','.join(now['crossings']) or now['status']}"
+        )
+    return "\n".join(lines)
 
 
 # -- network and places --------------------------------------------------------------------------

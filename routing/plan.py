@@ -243,12 +243,13 @@ class _CandidateCache:
             shipment.value_usd,
             ready - anchor if periodic else ready,
         )
+        if not periodic:
+            return self._search(shipment)
         cached = self.routes.get(key)
         if cached is None:
             cached = self._search(replace(shipment, ready=_REFERENCE_WEEK + (ready - anchor)))
-            if periodic:
-                self.routes[key] = cached
-        if isinstance(cached, str) or not periodic:
+            self.routes[key] = cached
+        if isinstance(cached, str):
             return cached
         delta = anchor - _REFERENCE_WEEK
         return [route.shifted(delta) for route in cached]
