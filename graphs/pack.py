@@ -223,7 +223,11 @@ COLUMNS: dict[str, dict[str, Parser]] = {
     },
     "parameters.csv": {
         "key": _choice(
-            "default_teu_gross_t", "teu_floor_m2", "teu_max_gross_t", "value_of_time_pct_per_year"
+            "default_teu_gross_t",
+            "teu_floor_m2",
+            "teu_max_gross_t",
+            "value_of_time_pct_per_year",
+            "piece_min_chargeable_t",
         ),
         "value": _POSITIVE,
         "unit": str,

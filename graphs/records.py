@@ -154,4 +154,5 @@ class Parameters:
     teu_floor_m2: float = 14.79
     teu_max_gross_t: float = 24.0
     value_of_time_pct_per_year: float = 15.0
+    piece_min_chargeable_t: float = 20.0
     sources: tuple[tuple[str, str], ...] = ()

@@ -1,7 +1,8 @@
 """The cost, time and emissions model: every step's figures are computed here and nowhere else.
 
 - move over a link: containers pay ``teu x (usd_per_teu + usd_per_teu_km x km)``; pieces pay
-  ``chargeable t x km x usd_per_t_km``; an out-of-gauge piece adds its oversize class surcharge.
+  ``chargeable t x km x usd_per_t_km`` (each piece at least ``piece_min_chargeable_t``, one
+  vehicle load); an out-of-gauge piece adds its oversize class surcharge.
   Hours are ``km / speed``. CO2e is actual tonnes x km x the link class's intensity.
 - ride on a service: ``usd_per_teu x teu`` for the whole ride, ``transit_hours`` first to last stop.
 - handle (load, unload, mode change): ``handling_usd_per_teu x TEU-equivalent``, ``handling_hours``.

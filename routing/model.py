@@ -97,8 +97,11 @@ class Cargo:
         return self.pieces * self.weight_t
 
     def chargeable_tonnes(self, params: Parameters) -> float:
-        """Tonnes a per-tonne-km tariff bills: weight or measure, whichever is more."""
-        return max(self.tonnes(params), self.teu_equivalent(params) * params.default_teu_gross_t)
+        """Tonnes a per-tonne-km tariff bills: a piece pays for at least one vehicle load."""
+        if self.pieces is None:
+            return self.tonnes(params)
+        assert self.weight_t is not None
+        return self.pieces * max(self.weight_t, params.piece_min_chargeable_t)
 
     def lift_t(self, params: Parameters) -> float:
         """The heaviest single lift: a piece, or a loaded box (an FEU from two TEU up)."""

@@ -6,6 +6,7 @@ these disagree, one of them is wrong.
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 from graphs import Network
@@ -39,7 +40,7 @@ def check_route(net: Network, route: Route, cargo: Cargo) -> None:
     steps = route.steps
     assert steps, "a route has steps"
     assert steps[0].start == route.ready
-    for a, b in zip(steps, steps[1:], strict=False):
+    for a, b in itertools.pairwise(steps):
         assert abs((b.start - a.end).total_seconds()) < 1e-3, "steps are contiguous in time"
     at = route.origin
     ride_cost: dict[str, float] = {}
@@ -68,7 +69,8 @@ def check_route(net: Network, route: Route, cargo: Cargo) -> None:
                     assert link.max_width_m is None or cargo.width_m <= link.max_width_m
                     assert link.max_height_m is None or cargo.height_m <= link.max_height_m
                     assert link.max_piece_t is None or cargo.weight_t <= link.max_piece_t
-                    base = max(t, teu * net.parameters.default_teu_gross_t) * link.distance_km
+                    per_piece = max(cargo.weight_t, net.parameters.piece_min_chargeable_t)
+                    base = cargo.pieces * per_piece * link.distance_km
                     base *= link.usd_per_t_km
                     assert step.cost_usd >= base - TOL_USD, "pieces pay at least the t-km rate"
         elif step.kind == "border":
