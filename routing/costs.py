@@ -76,6 +76,13 @@ def link_misfit(link: Link, terms: CargoTerms) -> str | None:
 
 
 def can_lift(node: Node, terms: CargoTerms) -> bool:
+    """Whether a node can load, unload or transfer the cargo.
+
+    Containers are handled wherever the node works the mode (reach stackers, side-loaders);
+    ``lift_capacity_t`` limits project pieces, and a node without a crane lifts none.
+    """
+    if not terms.is_pieces:
+        return True
     return node.lift_capacity_t is not None and node.lift_capacity_t >= terms.lift_t
 
 

@@ -24,6 +24,7 @@ from typing import Any
 from graphs.network import Network, State
 from graphs.records import WEEKDAYS, Crossing, Link, Node, Service
 from routing import costs
+from routing.bounds import bounds_to
 from routing.costs import CargoTerms
 from routing.model import Objective
 from routing.route import Route, Step
@@ -267,6 +268,13 @@ class _Search:
         self.finals: list[Label] = []
         self.best: tuple[float, float] | None = None
         self.expanded = 0
+        bounds = bounds_to(self.net, query.destination.id)
+        self.h_cost = bounds.cost_per_teu
+        self.h_hours = bounds.hours
+        self.h_co2 = bounds.co2_per_t
+        # Pieces pay per tonne-km, so the per-TEU cost bound does not apply to them.
+        self.cost_scale = 0.0 if query.terms.is_pieces else query.terms.teu
+        self.co2_scale = query.terms.tonnes
         # Scenario closures as hour windows after ready, by (kind, data-row id).
         self.closed: dict[tuple[str, str], list[tuple[float, float]]] = {}
         for closure in self.net.closures:
@@ -317,17 +325,33 @@ class _Search:
             return False
         return not (self.q.pareto and a.cost + waited > b.cost + _EPS)
 
+    def _estimate(self, label: Label) -> float:
+        """A lower bound on the objective of any complete route extending ``label``."""
+        q, state = self.q, label.state
+        h_cost = self.h_cost[state] * self.cost_scale
+        if q.objective == "time":
+            return label.t + self.h_hours[state]
+        if q.objective == "co2e":
+            return label.co2 + self.h_co2[state] * self.co2_scale
+        if q.objective == "cost":
+            return label.primary + h_cost
+        carbon = q.carbon_price_usd_per_t * self.h_co2[state] * self.co2_scale / 1000
+        hours = label.t + self.h_hours[state]
+        return label.primary + h_cost + carbon + q.value_of_time_usd_per_day * hours / 24
+
     def _within_limits(self, label: Label) -> bool:
-        q = self.q
-        if q.max_hours is not None and label.t > q.max_hours + _EPS:
+        q, state = self.q, label.state
+        if state not in self.h_hours:
+            return False  # the destination cannot be reached from here
+        if q.max_hours is not None and label.t + self.h_hours[state] > q.max_hours + _EPS:
             return False
-        if q.max_cost_usd is not None and label.cost > q.max_cost_usd + _EPS:
+        min_cost = label.cost + self.h_cost[state] * self.cost_scale
+        if q.max_cost_usd is not None and min_cost > q.max_cost_usd + _EPS:
             return False
-        if self.best is not None and not q.pareto:
-            bound = q.final_value(label)
-            if bound[0] > self.best[0] + _EPS:
-                return False
-        return True
+        if q.pareto:
+            soonest = label.t + self.h_hours[state]
+            return not any(f.t <= soonest + _EPS and f.cost <= min_cost + _EPS for f in self.finals)
+        return self.best is None or self._estimate(label) <= self.best[0] + _EPS
 
     def push(self, label: Label) -> None:
         if not self._within_limits(label):
@@ -345,7 +369,8 @@ class _Search:
                 keep.append(other)
         keep.append(label)
         self.labels[label.state] = keep
-        heapq.heappush(self.heap, (label.t, label.primary, next(self.counter), label))
+        key = label.t if self.q.pareto else self._estimate(label)
+        heapq.heappush(self.heap, (key, label.t, next(self.counter), label))
 
     def extend(
         self, label: Label, state: State, steps: list[RawStep], last: str, dist: float = 0.0
@@ -380,7 +405,9 @@ class _Search:
                     root = Label((origin.id, mode), 0.0, 0.0, 0.0, 0.0, 0.0, None, (), "start")
                     self.extend(root, (origin.id, mode), [step], "load")
         while self.heap:
-            _, _, _, label = heapq.heappop(self.heap)
+            key, _, _, label = heapq.heappop(self.heap)
+            if not q.pareto and self.best is not None and key > self.best[0] + _EPS:
+                break  # every label left is bounded above the best complete route
             if not label.alive or not self._within_limits(label):
                 continue
             self.expanded += 1
@@ -411,7 +438,9 @@ class _Search:
             (step,),
             "unload",
         )
-        if not self._within_limits(final):
+        if q.max_hours is not None and final.t > q.max_hours + _EPS:
+            return
+        if q.max_cost_usd is not None and final.cost > q.max_cost_usd + _EPS:
             return
         self.finals.append(final)
         value = q.final_value(final)

@@ -134,5 +134,5 @@ def test_not_a_directory(tmp_path: Path) -> None:
 
 def test_errors_are_value_errors(tiny_copy: Path) -> None:
     edit(tiny_copy, "nodes.csv", "alpha", "lat", "north")
-    with pytest.raises(ValueError, match="nodes.csv, line 2, column 'lat'"):
+    with pytest.raises(ValueError, match=r"nodes\.csv, line 2, column 'lat'"):
         load_network(tiny_copy)
