@@ -515,6 +515,48 @@ def places(
     out.print(table)
 
 
+@app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Interface to bind [default: 127.0.0.1 or SILKROUTE_HOST].")
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(min=1, max=65535, help="Port [default: 8000 or SILKROUTE_PORT]."),
+    ] = None,
+    network: NetworkOption = None,
+) -> None:
+    """Run the HTTP service (API, /docs, the map page) under uvicorn; SILKROUTE_* settings."""
+    import copy
+
+    import uvicorn  # the service and its web stack load only for this command
+    from pydantic import ValidationError
+
+    from service.app import create_app
+    from service.settings import Settings
+
+    overrides: dict[str, Any] = {"host": host, "port": port, "network_dir": network}
+    try:
+        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        fail(f"settings: {problems}")
+    _load(settings.network_dir)  # a bad pack stops here with its file, line and column
+    log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    log_config["loggers"]["silkroute"] = {"handlers": ["default"], "level": "INFO"}
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        limit_concurrency=settings.max_connections,
+        access_log=settings.access_log,
+        log_config=log_config,
+        timeout_graceful_shutdown=10,
+    )
+
+
 def main() -> None:
     """Console entry point."""
     app()

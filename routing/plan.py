@@ -110,6 +110,7 @@ class Plan:
     baseline_objective_usd: float
     method: str
     stats: dict[str, float] = field(default_factory=dict)
+    baseline: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         planned = [s for s in self.shipments if s.route is not None]
@@ -137,6 +138,8 @@ class Plan:
             "solve_seconds": round(self.solve_seconds, 3),
             "method": self.method,
             "baseline_objective_usd": round(self.baseline_objective_usd, 2),
+            "baseline": self.baseline,
+            "stats": self.stats,
             "summary": self.summary(),
             "shipments": [s.to_dict() for s in self.shipments],
             "resources": [
@@ -413,6 +416,11 @@ def plan(
     gap = 0.0 if value <= 0 else max(0.0, (value - bound) / value)
     if progress is not None:
         progress("solving", 1, 1)
+    baseline = _assemble(
+        network, shipments, options, greedy, teu, status="greedy", value=greedy_value,
+        bound=greedy_value, gap=0.0, solve_seconds=0.0, baseline=greedy_value, method="greedy",
+        stats={},
+    )  # fmt: skip
     return _assemble(
         network,
         shipments,
@@ -426,7 +434,11 @@ def plan(
         solve_seconds=solve_seconds,
         baseline=greedy_value,
         method=method,
-        stats={"routing_seconds": round(routing_seconds, 3)},
+        stats={
+            "routing_seconds": round(routing_seconds, 3),
+            "candidates": sum(len(o) for o in options if not isinstance(o, str)),
+        },
+        baseline_summary=baseline.summary(),
     )
 
 
@@ -509,6 +521,7 @@ def _assemble(
     baseline: float,
     method: str,
     stats: dict[str, float],
+    baseline_summary: dict[str, Any] | None = None,
 ) -> Plan:
     used: dict[Resource, float] = defaultdict(float)
     for i, c in enumerate(choice):
@@ -545,6 +558,7 @@ def _assemble(
         baseline_objective_usd=baseline,
         method=method,
         stats=stats,
+        baseline=baseline_summary or {},
     )
 
 

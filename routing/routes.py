@@ -14,11 +14,14 @@ from routing import costs
 from routing.costs import CargoTerms
 from routing.model import OBJECTIVES, Objective, Shipment
 from routing.route import Route
-from routing.search import Label, Query, build_route, search
+from routing.search import Label, Query, build_route, reachable, search
 
 MAX_ALTERNATIVES = 10
 # Searches spent looking for alternatives: each bans a crossing or a mode a found route used.
 _ALTERNATIVE_SEARCHES_PER_ROUTE = 8
+# An alternative worth showing costs (in the objective's terms) at most this much more than the
+# best; the cap also lets searches that ban the only way through give up early.
+ALTERNATIVE_CAP = 2.5
 
 
 @dataclass(frozen=True)
@@ -182,6 +185,8 @@ def _alternatives(query: Query, best: Route, count: int) -> list[Route]:
                 frontier.append((crossings, modes | {mode}))
 
     spawn(best, frozenset(), frozenset())
+    best_value = _objective_value(query, best)
+    cap = best_value * ALTERNATIVE_CAP if best_value > 0 else None
     budget = _ALTERNATIVE_SEARCHES_PER_ROUTE * (count + 1)
     while frontier and budget > 0 and len(found) < count * 2:
         crossings, modes = frontier.pop(0)
@@ -193,9 +198,10 @@ def _alternatives(query: Query, best: Route, count: int) -> list[Route]:
             query,
             avoid_crossings=query.avoid_crossings | crossings,
             avoid_modes=query.avoid_modes | modes,
+            objective_cap=cap,
             _memo={},
         )
-        labels = search(variant)
+        labels = search(variant) if reachable(variant) else []
         if not labels:
             continue
         route = build_route(query, labels[0], query.objective)
@@ -206,6 +212,17 @@ def _alternatives(query: Query, best: Route, count: int) -> list[Route]:
         found.append((query.final_value(labels[0]), route))
     found.sort(key=lambda item: item[0])
     return [route for _, route in found[:count]]
+
+
+def _objective_value(query: Query, route: Route) -> float:
+    """The route's value in the units the search estimates (hours for time, kg for CO2e)."""
+    if query.objective == "time":
+        return route.transit_hours
+    if query.objective == "co2e":
+        return route.co2e_kg
+    if query.objective == "balanced":
+        return route.generalized_usd
+    return route.cost_usd
 
 
 def explain_no_route(query: Query) -> str:

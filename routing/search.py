@@ -56,6 +56,7 @@ class Query:
     max_cost_usd: float | None = None
     pareto: bool = False
     check_fit: bool = True
+    objective_cap: float | None = None
     _memo: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -348,6 +349,8 @@ class _Search:
         min_cost = label.cost + self.h_cost[state] * self.cost_scale
         if q.max_cost_usd is not None and min_cost > q.max_cost_usd + _EPS:
             return False
+        if q.objective_cap is not None and self._estimate(label) > q.objective_cap + _EPS:
+            return False
         if q.pareto:
             soonest = label.t + self.h_hours[state]
             return not any(f.t <= soonest + _EPS and f.cost <= min_cost + _EPS for f in self.finals)
@@ -528,6 +531,39 @@ class _Search:
             steps.append(_wait(node, label.t, departs, q.terms, note))
         ride, _, km = _ride_steps(self.net, service, q.terms, departs)
         self.extend(label, succ, steps + ride, "service", km)
+
+
+def reachable(query: Query) -> bool:
+    """Whether any way through exists at all, ignoring time: a cheap test before a search."""
+    net, q = query.network, query
+    seen: set[State] = set()
+    frontier = [
+        (q.origin.id, mode)
+        for mode in net.node_modes(q.origin.id)
+        if mode in q.origin.modes and mode not in q.avoid_modes
+    ]
+    while frontier:
+        state = frontier.pop()
+        if state in seen:
+            continue
+        seen.add(state)
+        if state[0] == q.destination.id:
+            if state[1] in q.destination.modes:
+                return True
+            continue
+        for succ, edges in net.graph.succ[state].items():
+            if succ in seen:
+                continue
+            for data in edges.values():
+                kind = data["kind"]
+                if (
+                    (kind == "move" and q.link_ok(data["link"]))
+                    or (kind == "service" and q.service_ok(data["service"]))
+                    or (kind == "transfer" and succ[1] not in q.avoid_modes)
+                ):
+                    frontier.append(succ)
+                    break
+    return False
 
 
 def search(query: Query) -> list[Label]:
