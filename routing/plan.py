@@ -31,7 +31,7 @@ from ortools.sat.python import cp_model
 from graphs.errors import InputError, NoRouteError, SilkrouteError
 from graphs.network import Network
 from routing.costs import CargoTerms
-from routing.model import Shipment
+from routing.model import Cargo, Shipment
 from routing.route import Route, Step, iso
 from routing.routes import find_routes
 
@@ -227,7 +227,8 @@ def delayed(network: Network, route: Route, weeks: int, teu: float) -> Route:
 
 class _CandidateCache:
     """Routes depend on the ready time only through the time of week, when no scenario closure
-    breaks the weekly pattern: one search serves every shipment of the same lane and cargo."""
+    breaks the weekly pattern, and on a container count only linearly (every cost is per TEU,
+    every emission per tonne): one search serves every shipment of the same lane."""
 
     def __init__(self, network: Network, settings: PlanSettings) -> None:
         self.network = network
@@ -236,26 +237,29 @@ class _CandidateCache:
 
     def routes_for(self, shipment: Shipment) -> list[Route] | str:
         ready = shipment.ready_at
-        periodic = not self.network.closures
-        anchor = _week_start(ready) if periodic else ready
+        if self.network.closures:
+            return self._search(shipment)
+        anchor = _week_start(ready)
+        cargo = shipment.cargo
+        unit = cargo.teu if cargo.teu is not None and cargo.weight_t is None else None
         key = (
             self.network.resolve(shipment.origin).id,
             self.network.resolve(shipment.destination).id,
-            shipment.cargo,
+            Cargo(teu=1.0) if unit is not None else cargo,
             shipment.avoid_countries,
-            shipment.value_usd,
-            ready - anchor if periodic else ready,
+            ready - anchor,
         )
-        if not periodic:
-            return self._search(shipment)
         cached = self.routes.get(key)
         if cached is None:
-            cached = self._search(replace(shipment, ready=_REFERENCE_WEEK + (ready - anchor)))
+            probe = replace(shipment, cargo=key[2], ready=_REFERENCE_WEEK + (ready - anchor))
+            cached = self._search(probe)
             self.routes[key] = cached
         if isinstance(cached, str):
             return cached
         delta = anchor - _REFERENCE_WEEK
-        return [route.shifted(delta) for route in cached]
+        if unit is None:
+            return [route.shifted(delta) for route in cached]
+        return [route.shifted(delta).scaled(unit, unit) for route in cached]
 
     def _search(self, shipment: Shipment) -> list[Route] | str:
         try:

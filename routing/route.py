@@ -176,6 +176,26 @@ class Route:
             totals[_TIME_CATEGORY[step.kind]] += step.hours
         return totals
 
+    def scaled(self, cost_factor: float, co2_factor: float) -> Route:
+        """The same route for a cargo whose every cost and emission term is ``factor`` times."""
+        steps = tuple(
+            replace(
+                step,
+                cost_usd=step.cost_usd * cost_factor,
+                transhipment_usd=step.transhipment_usd * cost_factor,
+                co2e_kg=step.co2e_kg * co2_factor,
+            )
+            for step in self.steps
+        )
+        days = sum(step.hours for step in steps) / 24
+        co2 = sum(step.co2e_kg for step in steps)
+        generalized = (
+            sum(step.cost_usd for step in steps)
+            + self.value_of_time_usd_per_day * days
+            + self.carbon_price_usd_per_t * co2 / 1000
+        )
+        return replace(self, steps=steps, generalized_usd=generalized)
+
     def shifted(self, delta: timedelta) -> Route:
         """The same route started ``delta`` later (valid for whole weeks: schedules are weekly)."""
         return replace(
