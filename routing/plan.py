@@ -418,6 +418,8 @@ def plan(
             status = "feasible"
     bound = min(bound, value)
     gap = 0.0 if value <= 0 else max(0.0, (value - bound) / value)
+    if status == "optimal" and gap > 1e-9:
+        status = "feasible"  # CP-SAT calls a solve within the relative gap limit optimal
     if progress is not None:
         progress("solving", 1, 1)
     baseline = _assemble(
