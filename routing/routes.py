@@ -3,12 +3,14 @@ and, when nothing fits, the reason in a planner's words."""
 
 from __future__ import annotations
 
+import heapq
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from graphs.errors import InputError, NoRouteError
-from graphs.network import Network
+from graphs.network import Network, State
 from graphs.records import MODES
 from routing import costs
 from routing.costs import CargoTerms
@@ -269,9 +271,75 @@ def explain_no_route(query: Query) -> str:
     return f"no route from {origin} to {dest}: " + "; ".join(reasons)
 
 
+_DIMENSIONS = (
+    ("length", "m", "longest", "max_length_m"),
+    ("width", "m", "widest", "max_width_m"),
+    ("height", "m", "highest", "max_height_m"),
+    ("weight", "t", "heaviest", "max_piece_t"),
+)
+
+
+def largest_admitted(query: Query, limit: str) -> float:
+    """The largest value of one piece dimension that some way from origin to destination admits
+    (a widest-path search; for weight, cranes where the piece is loaded or changes mode count)."""
+    net = query.network
+    loose = replace(query, check_fit=False, _memo={})
+    weight = limit == "max_piece_t"
+
+    def lift(node_id: str) -> float:
+        capacity = net.nodes[node_id].lift_capacity_t
+        return (capacity if capacity is not None else 0.0) if weight else math.inf
+
+    best: dict[State, float] = {}
+    heap: list[tuple[float, State]] = []
+    for mode in net.node_modes(query.origin.id):
+        if mode in query.origin.modes and mode not in query.avoid_modes:
+            heapq.heappush(heap, (-lift(query.origin.id), (query.origin.id, mode)))
+    found = 0.0
+    while heap:
+        negative, state = heapq.heappop(heap)
+        value = -negative
+        if state in best:
+            continue
+        best[state] = value
+        if state[0] == query.destination.id:
+            if state[1] in query.destination.modes:
+                found = max(found, min(value, lift(state[0])))
+            continue
+        for succ, edges in net.graph.succ[state].items():
+            for data in edges.values():
+                if data["kind"] == "move" and loose.link_ok(data["link"]):
+                    cap = getattr(data["link"], limit)
+                    step = math.inf if cap is None else cap
+                elif data["kind"] == "transfer" and succ[1] not in query.avoid_modes:
+                    step = lift(state[0])
+                else:
+                    continue
+                candidate = min(value, step)
+                if candidate > best.get(succ, -1.0):
+                    heapq.heappush(heap, (-candidate, succ))
+    return found
+
+
 def _misfit_reason(query: Query) -> str:
-    labels = search(query)
     cargo = query.terms
+    sizes = {
+        "max_length_m": cargo.length_m,
+        "max_width_m": cargo.width_m,
+        "max_height_m": cargo.height_m,
+        "max_piece_t": cargo.piece_t,
+    }
+    binding = []
+    for name, unit, superlative, limit in _DIMENSIONS:
+        admitted = largest_admitted(query, limit)
+        if sizes[limit] > admitted + 1e-9:
+            binding.append(
+                f"{name} {sizes[limit]:g} {unit}: the {superlative} piece any way takes "
+                f"is {admitted:g} {unit}"
+            )
+    if binding:
+        return "the piece does not fit any way through (" + "; ".join(binding) + ")"
+    labels = search(query)
     problems: list[str] = []
     net = query.network
     for label in labels[:1]:
@@ -287,7 +355,7 @@ def _misfit_reason(query: Query) -> str:
                     problems.append(f"{node.name} cannot lift {cargo.lift_t:g} t ({capacity})")
     unique = list(dict.fromkeys(problems))[:4]
     detail = "; e.g. on the cheapest way: " + "; ".join(unique) if unique else ""
-    return "the cargo does not fit any way through (piece size, weight or crane limits)" + detail
+    return "no way fits every dimension of the piece at once" + detail
 
 
 def _avoid_reason(query: Query, label: Label) -> str:

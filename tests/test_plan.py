@@ -67,7 +67,7 @@ def test_unroutable_shipment_is_reported_not_dropped(tiny: Network) -> None:
     result = plan(tiny, [*batch(2), blade], time_limit_s=5)
     unplanned = [s for s in result.shipments if s.status == "unplanned"]
     assert [s.id for s in unplanned] == ["blade"]
-    assert "length 100 m" in (unplanned[0].reason or "")
+    assert "length 100 m: the longest piece any way takes is 90 m" in (unplanned[0].reason or "")
 
 
 def test_too_big_for_any_capacity_is_unplanned_with_the_full_resource(tiny: Network) -> None:

@@ -124,13 +124,15 @@ def test_long_blade_goes_by_road_with_surcharge(tiny: Network) -> None:
 
 def test_piece_too_long_everywhere_explains_the_limit(tiny: Network) -> None:
     blade = Cargo(pieces=1, length_m=100, width_m=4, height_m=4.5, weight_t=20)
-    with pytest.raises(NoRouteError, match="length 100 m over the 90 m limit"):
+    with pytest.raises(NoRouteError, match="length 100 m: the longest piece any way takes is 90 m"):
         find_routes(tiny, Shipment("alpha", "delta", blade, ready=MONDAY))
 
 
 def test_piece_too_heavy_for_every_crane(tiny: Network) -> None:
     transformer = Cargo(pieces=1, length_m=10, width_m=3, height_m=4, weight_t=140)
-    with pytest.raises(NoRouteError, match=r"cannot lift 140 t|over the 1\d0 t limit"):
+    with pytest.raises(
+        NoRouteError, match="weight 140 t: the heaviest piece any way takes is 60 t"
+    ):
         find_routes(tiny, Shipment("alpha", "delta", transformer, ready=MONDAY))
 
 
