@@ -521,16 +521,17 @@ def places(
 @app.command()
 def serve(
     host: Annotated[
-        str | None, typer.Option(help="Interface to bind [default: 127.0.0.1 or SILKROUTE_HOST].")
+        str | None, typer.Option(help="Interface to bind (default 127.0.0.1, or SILKROUTE_HOST).")
     ] = None,
     port: Annotated[
         int | None,
-        typer.Option(min=1, max=65535, help="Port [default: 8000 or SILKROUTE_PORT]."),
+        typer.Option(min=1, max=65535, help="Port (default 8000, or SILKROUTE_PORT)."),
     ] = None,
     network: NetworkOption = None,
 ) -> None:
     """Run the HTTP service (API, /docs, the map page) under uvicorn; SILKROUTE_* settings."""
     import copy
+    import gc
 
     import uvicorn  # the service and its web stack load only for this command
     from pydantic import ValidationError
@@ -547,6 +548,10 @@ def serve(
         )
         fail(f"settings: {problems}")
     _load(settings.network_dir)  # a bad pack stops here with its file, line and column
+    # The network (cached, shared with the app) lives as long as the process: keep the garbage
+    # collector from walking its objects again and again, which shows as latency spikes.
+    gc.collect()
+    gc.freeze()
     log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     log_config["loggers"]["silkroute"] = {"handlers": ["default"], "level": "INFO"}
     uvicorn.run(

@@ -1,0 +1,375 @@
+"""Loopback load benchmark of the HTTP service; prints JSON.
+
+Starts ``silkroute serve`` on a free loopback port (bundled network, a throw-away job database,
+no access log), then runs phases against that one server, each for a fixed time with N
+concurrent keep-alive clients:
+
+- ``health``: ``GET /health``, the floor of what the stack costs per request;
+- ``routes_repeated``: ``POST /v1/routes`` cycling through a fixed set of lane queries, as a
+  forwarder's system asks for the same quotes again (answers come from the service's cache);
+- ``routes_distinct``: every ``POST /v1/routes`` a query not seen before (lane, ready date and
+  TEU vary), so each one runs a route search;
+- ``mixed``: new route queries, malformed bodies (one request in five) and a few plan jobs;
+  afterwards every job is followed until it is done or failed (``lost`` counts the others).
+
+The client is a minimal HTTP/1.1 client on asyncio streams, so that the client's own cost does
+not swamp the server's on a small machine. Usage::
+
+    python scripts/bench_service.py [--clients 32] [--seconds 5] [--warmup-seconds 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import json
+import os
+import platform
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+LANES = [
+    ("Xi'an", "Tashkent"),
+    ("Chongqing", "Almaty"),
+    ("Chengdu", "Baku"),
+    ("Zhengzhou", "Tbilisi"),
+    ("Wuhan", "Samarkand"),
+    ("Yiwu", "Bishkek"),
+    ("Lanzhou", "Astana"),
+    ("Urumqi", "Shymkent"),
+    ("Kashgar", "Osh"),
+    ("Xi'an", "Aktau"),
+    ("Lianyungang", "Almaty"),
+    ("Chongqing", "Tashkent"),
+    ("Chengdu", "Navoiy"),
+    ("Zhengzhou", "Astana"),
+    ("Xi'an", "Bukhara"),
+    ("Urumqi", "Almaty"),
+]
+
+Request = tuple[str, str, bytes]  # method, path, JSON body
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start_server(workdir: Path, port: int) -> subprocess.Popen[bytes]:
+    script = Path(sys.executable).with_name("silkroute")
+    command = (
+        [str(script)]
+        if script.exists()
+        else [sys.executable, "-c", "from routing.cli import main; main()"]
+    )
+    env = os.environ | {
+        "SILKROUTE_DATABASE_PATH": str(workdir / "jobs.sqlite3"),
+        "SILKROUTE_ACCESS_LOG": "false",
+    }
+    env.pop("SILKROUTE_API_KEY", None)
+    log = (workdir / "server.log").open("wb")
+    return subprocess.Popen(
+        [*command, "serve", "--port", str(port)],
+        env=env,
+        cwd=workdir,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection: send a request, read the whole response."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, method: str, path: str, body: bytes) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        assert self.reader is not None
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        self.writer.write(head.encode() + body)
+        status_line = await self.reader.readline()
+        if not status_line:
+            raise ConnectionError("server closed the connection")
+        status = int(status_line.split()[1])
+        length = 0
+        close = False
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+            elif name.lower() == "connection" and value.strip().lower() == "close":
+                close = True
+        content = await self.reader.readexactly(length)
+        if close:
+            await self.close()
+        return status, content
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            with contextlib.suppress(ConnectionError):
+                await self.writer.wait_closed()
+        self.reader = self.writer = None
+
+
+async def run_phase(
+    port: int,
+    clients: int,
+    seconds: float,
+    requests: Callable[[], Iterator[Request]],
+    on_answer: Callable[[str, int, bytes], None] | None = None,
+) -> dict[str, Any]:
+    """``clients`` connections sending requests back to back for ``seconds``."""
+    latencies: list[float] = []
+    statuses: dict[str, int] = {}
+    errors = 0
+    source = requests()
+    deadline = time.perf_counter() + seconds
+
+    async def client() -> None:
+        nonlocal errors
+        connection = Connection(port)
+        try:
+            while time.perf_counter() < deadline:
+                method, path, body = next(source)
+                started = time.perf_counter()
+                try:
+                    status, answer = await connection.request(method, path, body)
+                except (ConnectionError, OSError, asyncio.IncompleteReadError, ValueError):
+                    errors += 1
+                    await connection.close()
+                    continue
+                latencies.append(time.perf_counter() - started)
+                statuses[str(status)] = statuses.get(str(status), 0) + 1
+                if on_answer is not None:
+                    on_answer(path, status, answer)
+        finally:
+            await connection.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    elapsed = time.perf_counter() - started
+    ordered = sorted(latencies)
+
+    def percentile(p: float) -> float:
+        if not ordered:
+            return float("nan")
+        return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000, 2)
+
+    return {
+        "requests": len(latencies),
+        "seconds": round(elapsed, 2),
+        "requests_per_s": round(len(latencies) / elapsed, 1),
+        "p50_ms": percentile(50),
+        "p90_ms": percentile(90),
+        "p99_ms": percentile(99),
+        "max_ms": round(ordered[-1] * 1000, 2) if ordered else None,
+        "mean_ms": round(statistics.fmean(ordered) * 1000, 2) if ordered else None,
+        "statuses": statuses,
+        "errors": errors,
+        "server_errors_5xx": sum(n for code, n in statuses.items() if code.startswith("5")),
+    }
+
+
+def health_requests() -> Iterator[Request]:
+    return itertools.repeat(("GET", "/health", b""))
+
+
+def route_body(origin: str, destination: str, teu: int, ready: str) -> bytes:
+    body = {"origin": origin, "destination": destination, "cargo": {"teu": teu}, "ready": ready}
+    return json.dumps(body).encode()
+
+
+def repeated_route_requests() -> Iterator[Request]:
+    bodies = [route_body(o, d, 4, "2026-12-01") for o, d in LANES]
+    return itertools.cycle([("POST", "/v1/routes", body) for body in bodies])
+
+
+def distinct_route_requests(start: int = 0) -> Iterator[Request]:
+    """Never the same query twice: lane x ready day (a year) x TEU (1-40)."""
+    base = time.mktime((2026, 1, 1, 0, 0, 0, 0, 0, 0))
+    for n in itertools.count(start):
+        origin, destination = LANES[n % len(LANES)]
+        day = time.strftime("%Y-%m-%d", time.gmtime(base + 86_400 * ((n // len(LANES)) % 365)))
+        teu = 1 + (n // (len(LANES) * 365)) % 40
+        yield "POST", "/v1/routes", route_body(origin, destination, teu, day)
+
+
+MALFORMED = [
+    b"",
+    b"{",
+    b"[]",
+    b'{"origin": "Xian"}',
+    b'{"origin": "Xian", "destination": "Atlantis"}',
+    b'{"origin": "Xian", "destination": "Almaty", "cargo": {"teu": -4}}',
+    b'{"origin": "Xian", "destination": "Almaty", "cargo": {"teu": NaN}}',
+    b'{"origin": "Xian", "destination": "Almaty", "objective": "teleport"}',
+    b'{"origin": "' + b"x" * 5000 + b'", "destination": "Almaty"}',
+    b'{"shipments": ' + b"[" * 5000,
+]
+SMALL_PLAN = {
+    "shipments": [
+        {"id": "M1", "origin": "Xi'an", "destination": "Almaty", "cargo": {"teu": 10},
+         "ready": "2026-12-01", "due": "2026-12-30"},
+        {"id": "M2", "origin": "Chongqing", "destination": "Almaty", "cargo": {"teu": 6},
+         "ready": "2026-12-02"},
+    ],
+    "time_limit_s": 2,
+}  # fmt: skip
+
+
+def mixed_requests(max_plans: int) -> Callable[[], Iterator[Request]]:
+    """Route queries never seen before, malformed bodies, and now and then a plan job."""
+
+    def requests() -> Iterator[Request]:
+        routes = distinct_route_requests(start=len(LANES) * 365 * 20)  # TEU 21 up: unseen
+        plans = 0
+        for n in itertools.count():
+            if n % 40 == 39 and plans < max_plans:
+                plans += 1
+                yield "POST", "/v1/plans", json.dumps(SMALL_PLAN).encode()
+            elif n % 5 == 4:
+                body = MALFORMED[(n // 5) % len(MALFORMED)]
+                path = "/v1/plans" if body.startswith(b'{"shipments') else "/v1/routes"
+                yield "POST", path, body
+            else:
+                yield next(routes)
+
+    return requests
+
+
+async def follow_jobs(port: int, ids: list[str], timeout_s: float) -> dict[str, Any]:
+    """Poll every submitted job until it is done or failed: a job never seen again is lost."""
+    connection = Connection(port)
+    final: dict[str, str] = {}
+    started = time.perf_counter()
+    try:
+        while len(final) < len(ids) and time.perf_counter() - started < timeout_s:
+            for job_id in ids:
+                if job_id in final:
+                    continue
+                status, answer = await connection.request("GET", f"/v1/plans/{job_id}", b"")
+                state = json.loads(answer)["status"] if status == 200 else f"http {status}"
+                if state in ("done", "failed") or state.startswith("http"):
+                    final[job_id] = state
+            await asyncio.sleep(0.5)
+    finally:
+        await connection.close()
+    counts: dict[str, int] = {}
+    for state in final.values():
+        counts[state] = counts.get(state, 0) + 1
+    return {
+        "submitted": len(ids),
+        "finished": counts,
+        "lost": len(ids) - counts.get("done", 0) - counts.get("failed", 0),
+        "seconds_to_drain": round(time.perf_counter() - started, 1),
+    }
+
+
+async def mixed(port: int, clients: int, seconds: float) -> dict[str, Any]:
+    ids: list[str] = []
+    kinds: dict[str, int] = {}
+
+    def collect(path: str, status: int, answer: bytes) -> None:
+        key = f"{path} {status}"
+        kinds[key] = kinds.get(key, 0) + 1
+        if path == "/v1/plans" and status == 202:
+            ids.append(json.loads(answer)["id"])
+
+    result = await run_phase(port, clients, seconds, mixed_requests(max_plans=10), collect)
+    result["by_path_and_status"] = dict(sorted(kinds.items()))
+    result["plan_jobs"] = await follow_jobs(port, ids, timeout_s=180)
+    return result
+
+
+async def bench(port: int, clients: int, seconds: float, warmup: float) -> dict[str, Any]:
+    await run_phase(port, clients, warmup, health_requests)
+    await run_phase(port, 4, warmup, repeated_route_requests)  # fill the cache for these lanes
+    results = {
+        "health": await run_phase(port, clients, seconds, health_requests),
+        "routes_repeated": await run_phase(port, clients, seconds, repeated_route_requests),
+        "routes_distinct": await run_phase(port, clients, seconds, distinct_route_requests),
+    }
+    results["mixed"] = await mixed(port, clients, seconds)
+    health_rps = results["health"]["requests_per_s"] or 1.0
+    results["routes_share_of_health_throughput"] = {
+        "repeated": round(results["routes_repeated"]["requests_per_s"] / health_rps, 3),
+        "distinct": round(results["routes_distinct"]["requests_per_s"] / health_rps, 3),
+    }
+    return results
+
+
+def wait_for(port: int, process: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit("the server exited during start-up")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+                sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                if sock.recv(64).startswith(b"HTTP/1.1 200"):
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("the server did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=5.0, help="per phase")
+    parser.add_argument("--warmup-seconds", type=float, default=1.0)
+    args = parser.parse_args()
+    if not (1 <= args.clients <= 1024 and 0 < args.seconds <= 600):
+        parser.error("--clients 1-1024, --seconds up to 600")
+
+    with tempfile.TemporaryDirectory(prefix="silkroute-bench-") as tmp:
+        port = free_port()
+        process = start_server(Path(tmp), port)
+        try:
+            wait_for(port, process)
+            results = asyncio.run(bench(port, args.clients, args.seconds, args.warmup_seconds))
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+    report = {
+        "benchmark": "service loopback load",
+        "clients": args.clients,
+        "seconds_per_phase": args.seconds,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "server": "silkroute serve (uvicorn, one process, bundled network, access log off)",
+        **results,
+    }
+    print(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()

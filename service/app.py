@@ -1,0 +1,731 @@
+"""The HTTP service: a thin FastAPI adapter over ``graphs`` and ``routing``.
+
+Every answer is computed by the same calls the CLI makes (``routes_answer(find_routes(...))``,
+``plan(...)``, ``network_to_dict``), so ``silkroute route --json`` and ``POST /v1/routes`` give
+the same JSON. Silkroute's exceptions become status codes in one place, ``_install_handlers``.
+
+Places: ``GET /v1/places?q=`` answers 200 also when nothing matches, with an empty ``places``
+list and the closest known names in ``suggestions`` (a search that finds nothing succeeded; the
+CLI's exit code 1 is the shell's way of saying the same).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import re
+import secrets
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from functools import lru_cache
+from importlib import metadata
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import APIKeyHeader
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from graphs import Network, load_network
+from graphs.errors import (
+    DataPackError,
+    InfeasiblePlanError,
+    InputError,
+    NoRouteError,
+    SilkrouteError,
+    UnknownPlaceError,
+)
+from graphs.export import network_geojson, network_to_dict
+from routing.routes import Avoid, find_routes, routes_answer
+from routing.scenario import apply_scenario
+from service.jobs import JobStore, PlanWorker, QueueFull, StoreUnavailable
+from service.schemas import (
+    ErrorBody,
+    Health,
+    PlacesAnswer,
+    PlanJobOut,
+    PlanRequest,
+    RouteRequest,
+    RoutesAnswer,
+    field_path,
+)
+from service.settings import PACK_NAME, Settings
+
+log = logging.getLogger("silkroute.service")
+
+try:
+    VERSION = metadata.version("silkroute")
+except metadata.PackageNotFoundError:  # running from a checkout that was never installed
+    VERSION = "0.0.0"
+
+_STATIC = files("service") / "static"
+# The page and its two assets, by fixed name: no part of a request becomes a file path.
+_ASSETS = {
+    "index.html": "text/html; charset=utf-8",
+    "app.js": "text/javascript; charset=utf-8",
+    "app.css": "text/css; charset=utf-8",
+}
+
+
+# -- errors the service raises itself ------------------------------------------------------------
+
+
+class FieldError(Exception):
+    """A request field the service itself rejects (over a server limit, an unknown pack)."""
+
+    def __init__(
+        self,
+        loc: list[str | int],
+        message: str,
+        *,
+        status: int = 422,
+        kind: str = "invalid",
+        value: Any = None,
+        suggestions: list[str] | None = None,
+    ) -> None:
+        self.loc, self.message, self.status = loc, message, status
+        self.kind, self.value, self.suggestions = kind, value, suggestions
+        super().__init__(message)
+
+
+class Busy(Exception):
+    """Too much is being computed; the client should retry after ``retry_after_s``."""
+
+    def __init__(self, message: str, retry_after_s: int = 1) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(message)
+
+
+def _error(
+    status: int, items: list[dict[str, Any]], headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse({"detail": items}, status_code=status, headers=headers)
+
+
+def _item(
+    kind: str, loc: list[str | int], msg: str, value: Any = None, **extra: Any
+) -> dict[str, Any]:
+    return {"type": kind, "loc": loc, "msg": msg, "input": value} | extra
+
+
+def _echo(value: Any) -> Any:
+    """The part of a rejected input worth echoing: short scalars only, always valid JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, str):
+        return value[:200]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return None
+
+
+_SCENARIO_COLUMN = re.compile(r"\[(\d+)\]")
+
+
+def _install_handlers(app: FastAPI) -> None:
+    """The one place where errors become status codes.
+
+    ``request.state`` may carry ``place_field`` (which body field named an unknown place) and
+    ``pack_field`` (the field whose pack or scenario a ``DataPackError`` came from).
+    """
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        items = [
+            _item(
+                str(error.get("type", "invalid")),
+                [part if isinstance(part, int) else str(part) for part in error.get("loc", ())],
+                str(error.get("msg", "invalid")),
+                _echo(error.get("input")),
+            )
+            for error in exc.errors()[:50]
+        ]
+        return _error(422, items)
+
+    @app.exception_handler(UnknownPlaceError)
+    async def unknown_place(request: Request, exc: UnknownPlaceError) -> Response:
+        locate: Callable[[str], str] | None = getattr(request.state, "place_field", None)
+        loc = field_path(locate(exc.query) if locate else None)
+        item = _item("unknown_place", loc, str(exc), exc.query, suggestions=exc.suggestions)
+        return _error(422, [item])
+
+    @app.exception_handler(InputError)
+    async def bad_input(request: Request, exc: InputError) -> Response:
+        return _error(422, [_item("invalid", field_path(exc.field), exc.detail)])
+
+    @app.exception_handler(DataPackError)
+    async def bad_pack(request: Request, exc: DataPackError) -> Response:
+        field: str | None = getattr(request.state, "pack_field", None)
+        if field is None:
+            log.error("network pack error: %s", exc)
+            return _error(503, [_item("network_pack", [], f"the server's network pack: {exc}")])
+        column = _SCENARIO_COLUMN.sub(r".\1", exc.column or "")
+        return _error(422, [_item("invalid", field_path(f"{field}.{column}"), exc.detail)])
+
+    @app.exception_handler(NoRouteError)
+    async def no_route(request: Request, exc: NoRouteError) -> Response:
+        return _error(422, [_item("no_route", ["body"], exc.reason)])
+
+    @app.exception_handler(InfeasiblePlanError)
+    async def infeasible(request: Request, exc: InfeasiblePlanError) -> Response:
+        return _error(422, [_item("infeasible", ["body"], str(exc))])
+
+    @app.exception_handler(SilkrouteError)
+    async def other(request: Request, exc: SilkrouteError) -> Response:
+        return _error(422, [_item("invalid", ["body"], str(exc))])
+
+    @app.exception_handler(FieldError)
+    async def field_error(request: Request, exc: FieldError) -> Response:
+        extra = {} if exc.suggestions is None else {"suggestions": exc.suggestions}
+        return _error(exc.status, [_item(exc.kind, exc.loc, exc.message, exc.value, **extra)])
+
+    @app.exception_handler(StoreUnavailable)
+    async def store_down(request: Request, exc: StoreUnavailable) -> Response:
+        item = _item("jobs_unavailable", [], str(exc))
+        return _error(503, [item], {"Retry-After": "5"})
+
+    @app.exception_handler(QueueFull)
+    async def queue_full(request: Request, exc: QueueFull) -> Response:
+        item = _item("queue_full", [], f"{exc}; retry later")
+        return _error(503, [item], {"Retry-After": "30"})
+
+    @app.exception_handler(Busy)
+    async def busy(request: Request, exc: Busy) -> Response:
+        item = _item("busy", [], str(exc))
+        return _error(503, [item], {"Retry-After": str(exc.retry_after_s)})
+
+    @app.exception_handler(RecursionError)
+    async def too_deep(request: Request, exc: RecursionError) -> Response:
+        return _error(422, [_item("too_deep", ["body"], "the body is nested too deeply")])
+
+    @app.exception_handler(Exception)
+    async def bug(request: Request, exc: Exception) -> Response:
+        reference = uuid.uuid4().hex[:12]
+        log.error(
+            "internal error %s on %s %s",
+            reference,
+            request.method,
+            request.url.path,
+            exc_info=exc,
+        )
+        item = _item("internal", [], f"internal error (reference {reference}); please report it")
+        return _error(500, [item])
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    422: {"model": ErrorBody, "description": "Invalid input; `loc` names the field."},
+    503: {"model": ErrorBody, "description": "Busy or jobs database unavailable; see Retry-After."},
+}
+
+
+# -- bounded request bodies ----------------------------------------------------------------------
+
+
+class BodyLimit:
+    """Reads a request body whole, up to ``max_bytes`` and within ``timeout_s``, before the app
+    sees it: 413 for a larger body (declared or streamed), 408 for one that trickles in."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float) -> None:
+        self.app, self.max_bytes, self.timeout_s = app, max_bytes, timeout_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length")
+        if declared is None and b"transfer-encoding" not in headers:
+            await self.app(scope, receive, send)  # no body
+            return
+        if declared is not None:
+            if not declared.isdigit():
+                await self._reject(send, 400, "invalid Content-Length")
+                return
+            if int(declared) > self.max_bytes:
+                await self._reject(send, 413, self._too_large())
+                return
+        chunks: list[bytes] = []
+        size = 0
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout_s
+        while True:
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                await self._reject(send, 408, f"request body not received in {self.timeout_s:g} s")
+                return
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._reject(send, 413, self._too_large())
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    def _too_large(self) -> str:
+        return f"the request body is larger than the server's limit of {self.max_bytes} bytes"
+
+    @staticmethod
+    async def _reject(send: Send, status: int, message: str) -> None:
+        kind = {400: "bad_request", 408: "timeout", 413: "too_large"}[status]
+        body = json.dumps({"detail": [_item(kind, ["body"], message)]}).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+# -- route searches: bounded, timed, remembered ---------------------------------------------------
+
+
+class AnswerCache:
+    """Answers to route queries by key, least recently used out first, within a byte budget.
+
+    A network is immutable, so an answer is a pure function of network and request; each entry
+    holds its network so that the network's ``id`` in the key cannot be reused while it lives.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[tuple[Any, ...], tuple[Network, bytes]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> bytes | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            self._entries.move_to_end(key)
+            return entry[1]
+
+    def put(self, key: tuple[Any, ...], network: Network, data: bytes) -> None:
+        if len(data) > self.max_bytes // 8:
+            return
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= len(old[1])
+            self._entries[key] = (network, data)
+            self._bytes += len(data)
+            while self._bytes > self.max_bytes:
+                _, (_, dropped) = self._entries.popitem(last=False)
+                self._bytes -= len(dropped)
+
+
+class RouteGate:
+    """Runs route searches on a fixed pool of threads: at most ``workers`` at once, at most
+    ``queue_size`` more waiting (then 503), each answered within ``timeout_s`` (then 503; the
+    search finishes in the background and its answer is kept for the retry). Identical queries
+    in flight share one search."""
+
+    def __init__(self, workers: int, queue_size: int, timeout_s: float, cache_bytes: int) -> None:
+        self.workers, self.queue_size, self.timeout_s = workers, queue_size, timeout_s
+        self.cache = AnswerCache(cache_bytes)
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="silkroute-route")
+        self._lock = threading.Lock()
+        self._in_flight: dict[tuple[Any, ...], Future[bytes]] = {}
+
+    async def answer(
+        self, key: tuple[Any, ...], network: Network, compute: Callable[[], bytes]
+    ) -> bytes:
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
+        with self._lock:
+            future = self._in_flight.get(key)
+            if future is None:
+                if len(self._in_flight) >= self.workers + self.queue_size:
+                    raise Busy("too many route searches in progress; retry in a moment")
+                future = self._pool.submit(self._run, key, network, compute)
+                self._in_flight[key] = future
+        try:
+            # shield: a request that times out or hangs up must not cancel a search that other
+            # requests for the same query are waiting for
+            return await asyncio.wait_for(
+                asyncio.shield(asyncio.wrap_future(future)), self.timeout_s
+            )
+        except TimeoutError:
+            raise Busy(
+                f"the route search took longer than the server's {self.timeout_s:g} s limit; it "
+                "goes on in the background, retry shortly or ask for fewer alternatives",
+                retry_after_s=5,
+            ) from None
+
+    def _run(self, key: tuple[Any, ...], network: Network, compute: Callable[[], bytes]) -> bytes:
+        try:
+            data = compute()
+            self.cache.put(key, network, data)
+            return data
+        finally:
+            with self._lock:
+                self._in_flight.pop(key, None)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _json_bytes(data: Any) -> bytes:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+@lru_cache(maxsize=8)
+def _network_json(network: Network) -> bytes:
+    return _json_bytes(network_to_dict(network))
+
+
+@lru_cache(maxsize=8)
+def _network_geojson(network: Network) -> bytes:
+    return _json_bytes(network_geojson(network))
+
+
+def _json(data: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(data, status_code=status, media_type="application/json", headers=headers)
+
+
+# -- the application -----------------------------------------------------------------------------
+
+
+class Service:
+    """What the endpoints share: settings, the default network, the route gate and the jobs."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.gate = RouteGate(
+            settings.route_workers,
+            settings.route_queue_size,
+            settings.route_timeout_s,
+            settings.route_cache_bytes,
+        )
+        self.store = JobStore(
+            settings.database_path,
+            busy_timeout_s=settings.database_busy_timeout_s,
+            max_attempts=settings.plan_max_attempts,
+            retention_days=settings.job_retention_days,
+        )
+        self.worker = PlanWorker(self.store, settings.plan_timeout_s)
+        self._network: Network | None = None
+        self._health: bytes | None = None
+
+    @property
+    def network(self) -> Network:
+        if self._network is None:
+            self._network = load_network(self.settings.network_dir)
+        return self._network
+
+    def health(self) -> bytes:
+        if self._health is None:
+            stats = self.network.stats()
+            self._health = _json_bytes({"status": "ok", "network": stats, "version": VERSION})
+        return self._health
+
+    def start(self) -> None:
+        self.health()  # a bad pack stops the start-up with the loader's message
+        try:
+            self.store.open()
+        except StoreUnavailable as exc:
+            log.error("plan jobs unavailable until this is fixed: %s", exc)
+        self.worker.start()
+
+    def stop(self) -> None:
+        self.worker.stop()
+        self.gate.close()
+        self.store.close()
+
+    def pack(self, name: str | None, loc: list[str | int]) -> tuple[Network, str | None]:
+        """The default network, or the user pack ``name`` from ``networks_root`` only."""
+        if name is None:
+            return self.network, None
+        root = self.settings.networks_root
+        if root is None:
+            raise FieldError(loc, "this server offers no user network packs", value=name)
+        known = self.settings.pack_names()
+        if not PACK_NAME.match(name) or name not in known:
+            raise FieldError(
+                loc, f"no network pack '{name}' on this server", value=name, suggestions=known
+            )
+        directory = (root / name).resolve()
+        if directory.parent != root.resolve():  # a symlink leading out of the root
+            raise FieldError(loc, f"no network pack '{name}' on this server", value=name)
+        try:
+            return load_network(directory), str(directory)
+        except DataPackError as exc:
+            raise FieldError(loc, f"network pack '{name}' is invalid: {exc}", value=name) from None
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The service as an ASGI app; nothing is loaded or opened until it starts."""
+    settings = settings or Settings()
+    service = Service(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(service.start)
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(service.stop)
+
+    app = FastAPI(
+        title="silkroute",
+        version=VERSION,
+        description="Freight routes, batch plans and the network of the New Silk Road. "
+        "Units are in every field name; times are UTC ISO-8601.",
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    app.add_middleware(
+        BodyLimit, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s
+    )
+    _install_handlers(app)
+
+    key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
+
+    def require_key(key: str | None = Depends(key_header)) -> None:
+        expected = settings.api_key
+        if expected is None:
+            return
+        if key is None:
+            raise HTTPException(401, "this server needs an X-API-Key header on every POST")
+        if not secrets.compare_digest(key.encode(), expected.get_secret_value().encode()):
+            raise HTTPException(403, "the X-API-Key is not valid")
+
+    @app.get("/health", response_model=Health, tags=["service"])
+    async def health() -> Response:
+        """The service is up; the default network's size."""
+        return _json(service.health())
+
+    @app.get("/v1/places", response_model=PlacesAnswer, responses=_ERRORS, tags=["network"])
+    def places(
+        q: str = Query("", max_length=200, description="Id, name or alias; empty lists all."),
+        network: str | None = Query(None, pattern=PACK_NAME.pattern),
+    ) -> Response:
+        """Places matching ``q``, best first; ``suggestions`` when none match."""
+        net, _ = service.pack(network, ["query", "network"])
+        found = net.places.search(q)
+        return _json(
+            _json_bytes(
+                {
+                    "query": q,
+                    "places": [_place(node) for node in found],
+                    "suggestions": [] if found else net.places.suggest(q),
+                }
+            )
+        )
+
+    @app.get("/v1/network", responses=_ERRORS, tags=["network"])
+    def network_json(network: str | None = Query(None, pattern=PACK_NAME.pattern)) -> Response:
+        """Every record of the network, as ``silkroute network --json`` prints it."""
+        net, _ = service.pack(network, ["query", "network"])
+        return _json(_network_json(net), headers={"Cache-Control": "max-age=300"})
+
+    @app.get("/v1/network.geojson", responses=_ERRORS, tags=["network"])
+    def network_geo(network: str | None = Query(None, pattern=PACK_NAME.pattern)) -> Response:
+        """Nodes as points and links as lines (RFC 7946), for maps."""
+        net, _ = service.pack(network, ["query", "network"])
+        data = _network_geojson(net)
+        return Response(
+            data, media_type="application/geo+json", headers={"Cache-Control": "max-age=300"}
+        )
+
+    @app.post(
+        "/v1/routes",
+        response_model=RoutesAnswer,
+        responses=_ERRORS,
+        dependencies=[Depends(require_key)],
+        tags=["routing"],
+    )
+    async def post_routes(body: RouteRequest, request: Request) -> Response:
+        """Route one shipment: the best route, alternatives or the Pareto front.
+
+        200 also when no route exists: ``routes`` is empty and ``infeasible_reason`` says why.
+        """
+        # Not a plain ``def``: the search is CPU-bound, but it runs on the route gate's own
+        # bounded pool (with a time limit), and a repeated query is answered from memory without
+        # a trip through a thread at all.
+        request.state.place_field = body.place_field
+        if body.alternatives > settings.max_alternatives:
+            raise FieldError(
+                ["body", "alternatives"],
+                f"at most {settings.max_alternatives} on this server",
+                value=body.alternatives,
+            )
+        if body.network is None:
+            net = service.network
+        else:  # a user pack: a directory listing and file stats, off the event loop
+            net, _ = await asyncio.to_thread(service.pack, body.network, ["body", "network"])
+        shipment = body.to_shipment()
+        key = (id(net), shipment.ready_at, body.model_dump_json(exclude={"ready"}))
+
+        def compute() -> bytes:
+            return _json_bytes(
+                routes_answer(
+                    lambda: find_routes(
+                        net,
+                        shipment,
+                        objective=body.objective,
+                        alternatives=body.alternatives,
+                        pareto=body.pareto,
+                        avoid=Avoid.of(
+                            countries=body.avoid.countries,
+                            nodes=body.avoid.nodes,
+                            crossings=body.avoid.crossings,
+                            modes=body.avoid.modes,
+                        ),
+                        modes=body.modes,
+                        max_transit_days=body.max_transit_days,
+                        max_cost_usd=body.max_cost_usd,
+                        value_of_time_usd_per_day=body.value_of_time_usd_per_day,
+                        carbon_price_usd_per_t=body.carbon_price_usd_per_t,
+                    )
+                )
+            )
+
+        return _json(await service.gate.answer(key, net, compute))
+
+    @app.post(
+        "/v1/plans",
+        status_code=202,
+        response_model=PlanJobOut,
+        responses=_ERRORS,
+        dependencies=[Depends(require_key)],
+        tags=["planning"],
+    )
+    def post_plans(body: PlanRequest, request: Request) -> Response:
+        """Queue a plan of many shipments against shared capacity; poll ``/v1/plans/{id}``."""
+        request.state.place_field = body.place_field
+        if len(body.shipments) > settings.max_shipments_per_plan:
+            raise FieldError(
+                ["body", "shipments"],
+                f"{len(body.shipments)} shipments; at most {settings.max_shipments_per_plan} "
+                "per plan on this server",
+            )
+        if body.time_limit_s is not None and body.time_limit_s > settings.max_solver_seconds:
+            raise FieldError(
+                ["body", "time_limit_s"],
+                f"at most {settings.max_solver_seconds:g} s on this server",
+                value=body.time_limit_s,
+            )
+        net, directory = service.pack(body.network, ["body", "network"])
+        shipments = body.to_shipments()
+        _resolve_all(net, (name for s in shipments for name in (s.origin, s.destination)))
+        if body.scenario is not None:
+            request.state.pack_field = "scenario"
+            apply_scenario(net, body.scenario, file="scenario")
+        job = service.store.submit(
+            {
+                "request": body.model_dump(mode="json"),
+                "network_dir": directory
+                if directory is not None
+                else _default_dir(settings.network_dir),
+                "time_limit_s": settings.solver_seconds(body.time_limit_s),
+            },
+            settings.plan_queue_size,
+        )
+        service.worker.wake()
+        return _json(
+            _json_bytes(job.to_dict()), status=202, headers={"Location": f"/v1/plans/{job.id}"}
+        )
+
+    @app.get(
+        "/v1/plans/{job_id}",
+        response_model=PlanJobOut,
+        responses={404: {"model": ErrorBody}, 503: _ERRORS[503]},
+        tags=["planning"],
+    )
+    def get_plan(job_id: str = PathParam(max_length=64)) -> Response:
+        """A plan job: queued, running, done (with the plan) or failed (with the reason)."""
+        job = service.store.get(job_id)
+        if job is None:
+            raise FieldError(
+                ["path", "job_id"], f"no plan job '{job_id}'", status=404, kind="not_found"
+            )
+        return _json(_json_bytes(job.to_dict()))
+
+    @app.get("/", include_in_schema=False)
+    def index() -> Response:
+        return _asset("index.html")
+
+    @app.get("/static/{name}", include_in_schema=False)
+    def static(name: str) -> Response:
+        if name not in _ASSETS:
+            raise HTTPException(404, "not found")
+        return _asset(name)
+
+    return app
+
+
+def _place(node: Any) -> dict[str, Any]:
+    return {
+        "id": node.id,
+        "name": node.name,
+        "aliases": list(node.aliases),
+        "country": node.country,
+        "kind": node.kind,
+        "lat": node.lat,
+        "lon": node.lon,
+        "modes": sorted(node.modes),
+    }
+
+
+def _resolve_all(network: Network, names: Iterable[str]) -> None:
+    for name in dict.fromkeys(names):
+        network.resolve(name)
+
+
+def _default_dir(network_dir: Path | None) -> str | None:
+    return str(network_dir.resolve()) if network_dir is not None else None
+
+
+@lru_cache(maxsize=len(_ASSETS))
+def _asset_bytes(name: str) -> bytes:
+    return (_STATIC / name).read_bytes()
+
+
+def _asset(name: str) -> Response:
+    return Response(_asset_bytes(name), media_type=_ASSETS[name])
+
+
+def __getattr__(name: str) -> Any:
+    # ``app``, the service with settings from the environment (``uvicorn service.app:app``), is
+    # built on first use so that importing this module reads no environment and fails on nothing.
+    if name == "app":
+        global app
+        app = create_app()
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+app: FastAPI

@@ -1,0 +1,371 @@
+"""Request and response bodies of the HTTP API (SPEC sections 7 and 8).
+
+Requests are checked here for shape and absolute bounds; the domain types (``Cargo``,
+``Shipment``) check meaning when they are built, and their ``InputError.field`` becomes the
+location of the 422. Response models document the JSON the routing package produces; the
+handlers send that JSON as built rather than re-validating it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from graphs.errors import InputError
+from graphs.records import Mode
+from routing.model import MAX_PIECES, MAX_TEU, Cargo, Objective, Shipment
+from routing.routes import MAX_ALTERNATIVES
+from service.settings import PACK_NAME
+
+Place = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Country = Annotated[str, StringConstraints(min_length=1, max_length=8)]
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+DateText = Annotated[
+    str,
+    StringConstraints(max_length=40),
+    Field(description="YYYY-MM-DD or an ISO-8601 time; UTC unless an offset is given."),
+]
+PackName = Annotated[
+    str,
+    StringConstraints(pattern=PACK_NAME.pattern),
+    Field(description="A user network pack, by name, from the server's networks_root."),
+]
+
+_REQUEST = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+def field_path(field: str | None, prefix: tuple[str | int, ...] = ("body",)) -> list[str | int]:
+    """``"shipments.3.cargo.teu"`` as a FastAPI error location ``["body", "shipments", 3, ...]``."""
+    parts: list[str | int] = list(prefix)
+    for part in (field or "").split("."):
+        if part:
+            parts.append(int(part) if part.isdigit() else part)
+    return parts
+
+
+class CargoIn(BaseModel):
+    """Containers (``teu``, optional gross ``weight_t`` in total) or ``pieces`` of one kind
+    (``length_m``, ``width_m``, ``height_m`` and ``weight_t`` each)."""
+
+    model_config = _REQUEST
+
+    teu: float | None = Field(default=None, gt=0, le=MAX_TEU, examples=[4])
+    weight_t: float | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_TEU * 40,
+        description="Total gross for containers; each for pieces.",
+    )
+    pieces: int | None = Field(default=None, ge=1, le=MAX_PIECES)
+    length_m: float | None = Field(default=None, gt=0, le=1000)
+    width_m: float | None = Field(default=None, gt=0, le=1000)
+    height_m: float | None = Field(default=None, gt=0, le=1000)
+
+    def to_cargo(self) -> Cargo:
+        return Cargo(
+            teu=self.teu,
+            weight_t=self.weight_t,
+            pieces=self.pieces,
+            length_m=self.length_m,
+            width_m=self.width_m,
+            height_m=self.height_m,
+        )
+
+
+class AvoidIn(BaseModel):
+    """What a route must never touch: ISO country codes, node ids or names, crossing ids, modes."""
+
+    model_config = _REQUEST
+
+    countries: list[Country] = Field(default_factory=list, max_length=100)
+    nodes: list[Place] = Field(default_factory=list, max_length=200)
+    crossings: list[Identifier] = Field(default_factory=list, max_length=200)
+    modes: list[Mode] = Field(default_factory=list, max_length=4)
+
+
+class RouteRequest(BaseModel):
+    """One shipment to route: ``POST /v1/routes``. Without ``cargo``, one TEU (as the CLI)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        allow_inf_nan=False,
+        json_schema_extra={
+            "examples": [
+                {
+                    "origin": "Xi'an",
+                    "destination": "Tashkent",
+                    "cargo": {"teu": 4},
+                    "ready": "2026-12-01",
+                    "objective": "cost",
+                    "alternatives": 2,
+                }
+            ]
+        },
+    )
+
+    origin: Place
+    destination: Place
+    cargo: CargoIn = Field(default_factory=lambda: CargoIn(teu=1.0))
+    ready: DateText | None = Field(default=None, description="Default: today (UTC).")
+    objective: Objective = "cost"
+    avoid: AvoidIn = Field(default_factory=AvoidIn)
+    modes: list[Mode] | None = Field(
+        default=None, max_length=4, description="Allowed modes; all if unset."
+    )
+    max_transit_days: float | None = Field(default=None, gt=0, le=1000)
+    max_cost_usd: float | None = Field(default=None, gt=0, le=1e12)
+    alternatives: int = Field(default=0, ge=0, le=MAX_ALTERNATIVES)
+    pareto: bool = False
+    value_usd: float | None = Field(default=None, gt=0, le=1e12, description="Cargo value.")
+    value_of_time_usd_per_day: float | None = Field(
+        default=None, ge=0, le=1e9, description="Default: value_usd x 15 % / 365."
+    )
+    carbon_price_usd_per_t: float = Field(default=0.0, ge=0, le=10_000)
+    network: PackName | None = None
+
+    def to_shipment(self) -> Shipment:
+        kwargs: dict[str, Any] = {} if self.ready is None else {"ready": self.ready}
+        return Shipment(
+            origin=self.origin,
+            destination=self.destination,
+            cargo=self.cargo.to_cargo(),
+            value_usd=self.value_usd,
+            **kwargs,
+        )
+
+    def place_field(self, query: str) -> str:
+        """Which field named the place ``query`` (for the location of an unknown-place error)."""
+        query = query.strip()
+        if query == self.origin.strip():
+            return "origin"
+        if query == self.destination.strip():
+            return "destination"
+        for i, node in enumerate(self.avoid.nodes):
+            if node.strip() == query:
+                return f"avoid.nodes.{i}"
+        return ""
+
+
+class ShipmentIn(BaseModel):
+    """One shipment of a plan; ``id`` defaults to its position (1, 2, ...)."""
+
+    model_config = _REQUEST
+
+    id: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
+    origin: Place
+    destination: Place
+    cargo: CargoIn
+    ready: DateText
+    due: DateText | None = None
+    value_usd: float | None = Field(default=None, gt=0, le=1e12)
+    priority: int = Field(default=1, ge=1, le=10)
+    avoid_countries: list[Country] = Field(default_factory=list, max_length=100)
+
+
+class PlanRequest(BaseModel):
+    """Many shipments planned together against shared capacity: ``POST /v1/plans``.
+
+    ``scenario`` is a what-if mapping (closures, capacity, dwell, tariffs) as the CLI's
+    ``--scenario`` file holds it, given inline: the service reads no file a request names.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        allow_inf_nan=False,
+        json_schema_extra={
+            "examples": [
+                {
+                    "shipments": [
+                        {
+                            "id": "T1",
+                            "origin": "Xi'an",
+                            "destination": "Almaty",
+                            "cargo": {"teu": 40},
+                            "ready": "2026-12-01",
+                            "due": "2026-12-20",
+                        }
+                    ],
+                    "time_limit_s": 10,
+                    "scenario": {
+                        "closures": [
+                            {
+                                "crossing": "khorgos-altynkol-rail",
+                                "from": "2026-12-01",
+                                "to": "2026-12-15",
+                            }
+                        ]
+                    },
+                }
+            ]
+        },
+    )
+
+    shipments: list[ShipmentIn] = Field(min_length=1, max_length=20_000)
+    time_limit_s: float | None = Field(
+        default=None,
+        gt=0,
+        le=3600,
+        description="Solver seconds; default and maximum are server settings.",
+    )
+    scenario: dict[str, Any] | None = None
+    network: PackName | None = None
+
+    def to_shipments(self) -> list[Shipment]:
+        """The domain shipments; an ``InputError`` names ``shipments.<i>.<field>``."""
+        shipments = []
+        seen: dict[str, int] = {}
+        for i, item in enumerate(self.shipments):
+            shipment_id = item.id if item.id is not None else str(i + 1)
+            if shipment_id in seen:
+                raise InputError(
+                    f"'{shipment_id}' is also the id of shipment {seen[shipment_id]}",
+                    f"shipments.{i}.id",
+                )
+            seen[shipment_id] = i
+            try:
+                shipments.append(
+                    Shipment(
+                        id=shipment_id,
+                        origin=item.origin,
+                        destination=item.destination,
+                        cargo=item.cargo.to_cargo(),
+                        ready=item.ready,
+                        due=item.due,
+                        value_usd=item.value_usd,
+                        priority=item.priority,
+                        avoid_countries=tuple(item.avoid_countries),
+                    )
+                )
+            except InputError as exc:
+                raise InputError(exc.detail, f"shipments.{i}.{exc.field or 'id'}") from None
+        return shipments
+
+    def place_field(self, query: str) -> str:
+        query = query.strip()
+        for i, item in enumerate(self.shipments):
+            if query == item.origin.strip():
+                return f"shipments.{i}.origin"
+            if query == item.destination.strip():
+                return f"shipments.{i}.destination"
+        return "shipments"
+
+
+# -- responses -----------------------------------------------------------------------------------
+
+
+class ErrorItem(BaseModel):
+    """One problem with a request, located as FastAPI locates validation errors."""
+
+    type: str
+    loc: list[str | int]
+    msg: str
+    input: Any = None
+    suggestions: list[str] | None = None
+
+
+class ErrorBody(BaseModel):
+    detail: list[ErrorItem] | str
+
+
+class NetworkStats(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    nodes: int
+    links: int
+    crossings: int
+    services: int
+    countries: int
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    network: NetworkStats
+    version: str
+
+
+class PlaceOut(BaseModel):
+    id: str
+    name: str
+    aliases: list[str]
+    country: str
+    kind: str
+    lat: float
+    lon: float
+    modes: list[str]
+
+
+class PlacesAnswer(BaseModel):
+    """Matching places, best first; when none match, ``places`` is empty and ``suggestions``
+    names the closest known places."""
+
+    query: str
+    places: list[PlaceOut]
+    suggestions: list[str]
+
+
+class Totals(BaseModel):
+    cost_usd: float
+    transit_hours: float
+    transit_days: float
+    distance_km: float
+    co2e_kg: float
+    generalized_usd: float
+    border_crossings: int
+    mode_changes: int
+
+
+class StepOut(BaseModel):
+    """A move, handle, border or wait step; moves name their ``link`` (and ``service``), border
+    steps their ``crossing``, handle and wait steps their ``node``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    kind: Literal["move", "handle", "border", "wait"]
+    start: str
+    end: str
+    hours: float
+    cost_usd: float
+    co2e_kg: float
+
+
+class RouteOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    origin: str
+    destination: str
+    objective: str
+    ready: str
+    depart: str
+    arrive: str
+    totals: Totals
+    cost_breakdown_usd: dict[str, float]
+    time_breakdown_hours: dict[str, float]
+    countries: list[str]
+    modes: list[str]
+    crossings: list[str]
+    steps: list[StepOut]
+    geometry: dict[str, Any]
+
+
+class RoutesAnswer(BaseModel):
+    """The same JSON as ``silkroute route --json``; 200 also when no route exists."""
+
+    routes: list[RouteOut]
+    infeasible_reason: str | None
+
+
+JobStatus = Literal["queued", "running", "done", "failed"]
+
+
+class PlanJobOut(BaseModel):
+    """A plan job; ``plan`` is the plan JSON (SPEC section 8) once ``status`` is ``done``."""
+
+    id: str
+    status: JobStatus
+    created: str
+    started: str | None = None
+    finished: str | None = None
+    attempts: int = 0
+    plan: dict[str, Any] | None
+    error: str | None

@@ -1,0 +1,100 @@
+"""Every knob of the service, read once from ``SILKROUTE_*`` environment variables.
+
+Units are in the names. Limits bound what one request can ask for (body, shipments,
+alternatives, solver and wall-clock seconds) so that no request can hang the service or exhaust
+its memory; a request over a limit gets a 4xx naming the field and the limit.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from routing.routes import MAX_ALTERNATIVES
+
+# A pack name is one path segment: no separators, no "..", nothing a shell or a URL would expand.
+PACK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
+class Settings(BaseSettings):
+    """Service settings; each field ``x`` is read from ``SILKROUTE_X``."""
+
+    model_config = SettingsConfigDict(env_prefix="SILKROUTE_", extra="forbid", frozen=True)
+
+    network_dir: Path | None = Field(
+        default=None, description="Default network pack directory; the bundled pack when unset."
+    )
+    networks_root: Path | None = Field(
+        default=None,
+        description="Directory whose sub-directories are user packs a request may select by "
+        "name (`network` field); requests can name nothing outside it. Unset: no user packs.",
+    )
+    database_path: Path = Field(
+        default=Path("silkroute-jobs.sqlite3"),
+        description="SQLite file holding plan jobs and results.",
+    )
+    database_busy_timeout_s: float = Field(default=5.0, gt=0, le=600)
+    host: str = Field(default="127.0.0.1", description="Interface to bind; loopback unless told.")
+    port: int = Field(default=8000, ge=1, le=65535)
+    max_connections: int = Field(
+        default=512, ge=1, le=100_000, description="Open connections and tasks; beyond: 503."
+    )
+    access_log: bool = True
+    api_key: SecretStr | None = Field(
+        default=None, description="When set, every POST must carry it in the X-API-Key header."
+    )
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, le=256 * 1_048_576)
+    body_timeout_s: float = Field(default=30.0, gt=0, le=3600)
+    max_shipments_per_plan: int = Field(default=1000, ge=1, le=20_000)
+    max_alternatives: int = Field(default=MAX_ALTERNATIVES, ge=0, le=MAX_ALTERNATIVES)
+    max_solver_seconds: float = Field(default=300.0, gt=0, le=3600)
+    default_solver_seconds: float = Field(default=30.0, gt=0, le=3600)
+    plan_timeout_s: float = Field(
+        default=1800.0,
+        gt=0,
+        le=86_400,
+        description="Wall-clock limit of one plan job, routing included.",
+    )
+    plan_queue_size: int = Field(
+        default=100, ge=1, le=100_000, description="Queued plan jobs at most."
+    )
+    plan_max_attempts: int = Field(
+        default=3,
+        ge=1,
+        le=10,
+        description="Runs of a job interrupted by a crash before it is failed.",
+    )
+    job_retention_days: float = Field(
+        default=30.0, gt=0, description="Finished jobs kept this long."
+    )
+    route_timeout_s: float = Field(default=30.0, gt=0, le=3600)
+    route_workers: int = Field(default=4, ge=1, le=64)
+    route_queue_size: int = Field(
+        default=64, ge=1, le=10_000, description="Route searches waiting for a worker at most."
+    )
+    route_cache_bytes: int = Field(
+        default=64 * 1_048_576,
+        ge=0,
+        description="Memory for answers to repeated route queries; 0: off.",
+    )
+
+    @field_validator("api_key")
+    @classmethod
+    def _empty_key_is_no_key(cls, value: SecretStr | None) -> SecretStr | None:
+        return value if value is not None and value.get_secret_value() else None
+
+    def solver_seconds(self, asked: float | None) -> float:
+        """The solver limit for a job: what was asked, or the default capped by the maximum."""
+        if asked is not None:
+            return asked
+        return min(self.default_solver_seconds, self.max_solver_seconds)
+
+    def pack_names(self) -> list[str]:
+        """Names of the user packs under ``networks_root``."""
+        root = self.networks_root
+        if root is None or not root.is_dir():
+            return []
+        return sorted(p.name for p in root.iterdir() if p.is_dir() and PACK_NAME.match(p.name))

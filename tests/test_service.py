@@ -1,0 +1,684 @@
+"""The HTTP service through FastAPI's test client: every endpoint of SPEC section 7, its errors
+and limits, the job store's recovery and database faults, and parity with the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+import service.app as service_app
+from graphs import Network, load_network
+from graphs.export import network_to_dict
+from routing.cli import app as cli
+from service import Settings, create_app
+from service.app import AnswerCache, Busy, RouteGate
+from service.jobs import JobStore, QueueFull
+
+from .conftest import PACKS
+
+TINY = PACKS / "tiny"
+ROUTE = {"origin": "alpha", "destination": "delta", "cargo": {"teu": 2}, "ready": "2026-12-01"}
+PLAN = {
+    "shipments": [
+        {"id": "A", "origin": "Alpha City", "destination": "gamma", "cargo": {"teu": 20},
+         "ready": "2026-12-01", "due": "2026-12-20"},
+        {"id": "B", "origin": "alpha", "destination": "delta", "cargo": {"teu": 5},
+         "ready": "2026-12-02"},
+    ],
+    "time_limit_s": 5,
+}  # fmt: skip
+
+
+def settings(tmp_path: Path, **overrides: Any) -> Settings:
+    """Service settings on the tiny pack with a job database of the test's own."""
+    values: dict[str, Any] = {
+        "network_dir": TINY,
+        "database_path": tmp_path / "jobs.sqlite3",
+        "database_busy_timeout_s": 0.2,
+    }
+    return Settings(**(values | overrides))
+
+
+@pytest.fixture()
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    """The service on the tiny pack, started (job worker running), no API key."""
+    with TestClient(create_app(settings(tmp_path))) as test_client:
+        yield test_client
+
+
+def copy_pack(target: Path) -> None:
+    target.mkdir(parents=True)
+    for source in TINY.glob("*.csv"):
+        (target / source.name).write_bytes(source.read_bytes())
+
+
+def wait_for_job(client: TestClient, job_id: str, timeout_s: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        job: dict[str, Any] = client.get(f"/v1/plans/{job_id}").json()
+        if job["status"] in ("done", "failed"):
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} still {job['status']} after {timeout_s} s")
+
+
+def only_error(response: Any) -> dict[str, Any]:
+    detail = response.json()["detail"]
+    assert isinstance(detail, list) and len(detail) >= 1, detail
+    first: dict[str, Any] = detail[0]
+    return first
+
+
+# -- read-only endpoints -------------------------------------------------------------------------
+
+
+def test_health_reports_the_network(client: TestClient, tiny: Network) -> None:
+    response = client.get("/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["network"] == tiny.stats()
+
+
+def test_network_json_is_what_the_cli_prints(client: TestClient, tiny: Network) -> None:
+    response = client.get("/v1/network")
+    assert response.status_code == 200
+    assert response.json() == json.loads(json.dumps(network_to_dict(tiny)))
+    result = CliRunner().invoke(cli, ["network", "--json", "--network", str(TINY)])
+    assert result.exit_code == 0
+    assert response.json() == json.loads(result.stdout)
+
+
+def test_network_geojson(client: TestClient, tiny: Network) -> None:
+    response = client.get("/v1/network.geojson")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/geo+json")
+    data = response.json()
+    assert data["type"] == "FeatureCollection"
+    points = [f for f in data["features"] if f["geometry"]["type"] == "Point"]
+    assert {f["properties"]["id"] for f in points} == set(tiny.nodes)
+
+
+def test_places_match_names_aliases_and_accents(client: TestClient) -> None:
+    for query in ("alfa", "ALPHA", "Álpha", "Alpha City"):
+        body = client.get("/v1/places", params={"q": query}).json()
+        assert body["places"][0]["id"] == "alpha", query
+    everything = client.get("/v1/places").json()
+    assert len(everything["places"]) == 5
+
+
+def test_places_without_match_answer_empty_with_suggestions(client: TestClient) -> None:
+    response = client.get("/v1/places", params={"q": "Gammma Hubb"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["places"] == [] or body["places"][0]["id"] == "gamma"
+    nothing = client.get("/v1/places", params={"q": "zzqqxx"}).json()
+    assert nothing == {"query": "zzqqxx", "places": [], "suggestions": []}
+
+
+def test_places_query_is_bounded(client: TestClient) -> None:
+    response = client.get("/v1/places", params={"q": "x" * 201})
+    assert response.status_code == 422
+    assert only_error(response)["loc"] == ["query", "q"]
+
+
+# -- routes --------------------------------------------------------------------------------------
+
+
+def test_routes_answer_equals_cli_json(client: TestClient) -> None:
+    """``silkroute route --json`` and ``POST /v1/routes`` give the same JSON."""
+    response = client.post("/v1/routes", json=ROUTE | {"alternatives": 2})
+    assert response.status_code == 200
+    args = "route alpha delta --teu 2 --ready 2026-12-01 --alternatives 2 --json --network"
+    result = CliRunner().invoke(cli, [*args.split(), str(TINY)])
+    assert result.exit_code == 0, result.output
+    assert response.json() == json.loads(result.stdout)
+
+
+def test_routes_answer_has_the_spec_fields(client: TestClient) -> None:
+    body = client.post("/v1/routes", json=ROUTE).json()
+    assert body["infeasible_reason"] is None
+    route = body["routes"][0]
+    for key in ("origin", "destination", "objective", "ready", "depart", "arrive", "totals",
+                "cost_breakdown_usd", "time_breakdown_hours", "countries", "modes", "crossings",
+                "steps", "geometry"):  # fmt: skip
+        assert key in route
+    assert route["origin"] == "alpha" and route["destination"] == "delta"
+    assert route["countries"] == ["CN", "KZ"]
+    assert sum(step["cost_usd"] for step in route["steps"]) == pytest.approx(
+        route["totals"]["cost_usd"], abs=0.05
+    )
+
+
+def test_pieces_and_avoid_and_objectives(client: TestClient) -> None:
+    pieces = {"pieces": 2, "length_m": 10, "width_m": 3, "height_m": 3, "weight_t": 40}
+    for objective in ("cost", "time", "co2e", "balanced"):
+        body = client.post(
+            "/v1/routes",
+            json=ROUTE | {"cargo": pieces, "objective": objective, "avoid": {"modes": ["rail"]}},
+        ).json()
+        assert body["routes"], body
+        assert all(r["modes"] == ["road"] for r in body["routes"])
+
+
+def test_pareto_front(client: TestClient) -> None:
+    body = client.post("/v1/routes", json=ROUTE | {"pareto": True}).json()
+    assert len(body["routes"]) >= 1
+
+
+def test_infeasible_is_200_with_the_reason(client: TestClient) -> None:
+    response = client.post("/v1/routes", json=ROUTE | {"max_transit_days": 0.5})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["routes"] == []
+    assert "day" in body["infeasible_reason"]
+    avoided = client.post(
+        "/v1/routes", json=ROUTE | {"avoid": {"crossings": ["tiny-rail", "tiny-road"]}}
+    ).json()
+    assert avoided["routes"] == [] and "crossing" in avoided["infeasible_reason"]
+
+
+def test_unknown_place_names_the_field_and_suggests(client: TestClient) -> None:
+    response = client.post("/v1/routes", json=ROUTE | {"destination": "Gama Hub"})
+    assert response.status_code == 422
+    error = only_error(response)
+    assert error["loc"] == ["body", "destination"]
+    assert error["type"] == "unknown_place"
+    assert "Gamma Hub" in error["suggestions"]
+    response = client.post("/v1/routes", json=ROUTE | {"avoid": {"nodes": ["gamma", "nowhere"]}})
+    assert only_error(response)["loc"] == ["body", "avoid", "nodes", 1]
+
+
+@pytest.mark.parametrize(
+    ("change", "loc"),
+    [
+        ({"cargo": {"teu": -1}}, ["body", "cargo", "teu"]),
+        ({"cargo": {"teu": 0}}, ["body", "cargo", "teu"]),
+        ({"cargo": {}}, ["body", "cargo"]),
+        ({"cargo": {"teu": 2, "pieces": 1}}, ["body", "cargo", "teu"]),
+        ({"cargo": {"pieces": 1, "length_m": 5}}, ["body", "cargo", "width_m"]),
+        ({"cargo": {"pieces": 1, "length_m": 5, "width_m": 3, "height_m": 3, "weight_t": 1e6}},
+         ["body", "cargo", "weight_t"]),
+        ({"cargo": {"teu": "many"}}, ["body", "cargo", "teu"]),
+        ({"objective": "fastest"}, ["body", "objective"]),
+        ({"ready": "next tuesday"}, ["body", "ready"]),
+        ({"ready": "1850-01-01"}, ["body", "ready"]),
+        ({"alternatives": 11}, ["body", "alternatives"]),
+        ({"alternatives": -1}, ["body", "alternatives"]),
+        ({"modes": ["camel"]}, ["body", "modes", 0]),
+        ({"avoid": {"crossings": ["no-such-crossing"]}}, ["body", "avoid", "crossings"]),
+        ({"avoid": {"countries": ["CN"]}}, ["body", "origin"]),
+        ({"origin": ""}, ["body", "origin"]),
+        ({"origin": "x" * 201}, ["body", "origin"]),
+        ({"destination": "alpha"}, ["body", "destination"]),
+        ({"carbon_price_usd_per_t": -5}, ["body", "carbon_price_usd_per_t"]),
+        ({"max_cost_usd": 0}, ["body", "max_cost_usd"]),
+        ({"surprise": 1}, ["body", "surprise"]),
+        ({"network": "../../etc"}, ["body", "network"]),
+    ],
+)  # fmt: skip
+def test_invalid_route_input_is_422_naming_the_field(
+    client: TestClient, change: dict[str, Any], loc: list[str | int]
+) -> None:
+    response = client.post("/v1/routes", json=ROUTE | change)
+    assert response.status_code == 422, response.text
+    assert only_error(response)["loc"] == loc
+
+
+def test_malformed_bodies_are_4xx(client: TestClient) -> None:
+    headers = {"content-type": "application/json"}
+    for body in (b"", b"{", b"[]", b"null", b'{"origin": NaN}', b"\xff\xfe", b"[" * 50_000):
+        response = client.post("/v1/routes", content=body, headers=headers)
+        assert 400 <= response.status_code < 500, (body[:20], response.text)
+    nan = b'{"origin": "alpha", "destination": "delta", "cargo": {"teu": NaN}}'
+    response = client.post("/v1/routes", content=nan, headers=headers)
+    assert response.status_code == 422
+    assert only_error(response)["loc"] == ["body", "cargo", "teu"]
+
+
+def test_alternatives_are_bounded_by_the_server_setting(tmp_path: Path) -> None:
+    with TestClient(create_app(settings(tmp_path, max_alternatives=2))) as client:
+        assert client.post("/v1/routes", json=ROUTE | {"alternatives": 2}).status_code == 200
+        response = client.post("/v1/routes", json=ROUTE | {"alternatives": 3})
+        assert response.status_code == 422
+        assert only_error(response)["loc"] == ["body", "alternatives"]
+        assert "at most 2" in only_error(response)["msg"]
+
+
+# -- bodies, keys and files ----------------------------------------------------------------------
+
+
+def test_body_over_the_limit_is_413_declared_or_streamed(tmp_path: Path) -> None:
+    with TestClient(create_app(settings(tmp_path, max_body_bytes=4096))) as client:
+        big = json.dumps(ROUTE | {"origin": "a" * 5000}).encode()
+        headers = {"content-type": "application/json"}
+        response = client.post("/v1/routes", content=big, headers=headers)
+        assert response.status_code == 413
+        assert "4096" in only_error(response)["msg"]
+
+        def chunks() -> Iterator[bytes]:
+            for _ in range(100):
+                yield b" " * 1000
+
+        response = client.post("/v1/routes", content=chunks(), headers=headers)
+        assert response.status_code == 413
+        assert client.post("/v1/routes", json=ROUTE).status_code == 200
+
+
+def test_api_key_guards_every_post(tmp_path: Path) -> None:
+    app = create_app(settings(tmp_path, api_key="s3cret"))
+    with TestClient(app) as client:
+        assert client.post("/v1/routes", json=ROUTE).status_code == 401
+        assert client.post("/v1/plans", json=PLAN).status_code == 401
+        wrong = client.post("/v1/routes", json=ROUTE, headers={"X-API-Key": "guess"})
+        assert wrong.status_code == 403
+        right = client.post("/v1/routes", json=ROUTE, headers={"X-API-Key": "s3cret"})
+        assert right.status_code == 200
+        # the key is checked before the body: no validation details for strangers
+        assert client.post("/v1/routes", json={"bogus": 1}).status_code == 401
+        assert client.get("/health").status_code == 200
+        assert client.get("/v1/places", params={"q": "alpha"}).status_code == 200
+    assert "s3cret" not in repr(settings(tmp_path, api_key="s3cret"))
+
+
+def test_no_request_path_reaches_a_file(client: TestClient) -> None:
+    for path in (
+        "/static/../../../../etc/passwd",
+        "/static/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+        "/static/..%2fapp.py",
+        "/static/app.py",
+        "/static/",
+    ):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert "root:" not in response.text
+    assert client.get("/static/app.js").status_code == 200
+    for name in ("..", "../tiny", "/etc", "tiny/../..", "a b"):
+        response = client.get("/v1/places", params={"q": "a", "network": name})
+        assert response.status_code == 422, name
+
+
+def test_user_packs_are_chosen_by_name_from_the_root_only(tmp_path: Path) -> None:
+    root = tmp_path / "packs"
+    copy_pack(root / "tiny")
+    # a pack that is a link to a directory elsewhere is not under the root
+    (root / "escape").symlink_to(TINY.resolve(), target_is_directory=True)
+    with TestClient(create_app(settings(tmp_path, network_dir=None, networks_root=root))) as c:
+        # the bundled pack by default, the tiny pack by name
+        assert c.get("/health").json()["network"]["nodes"] > 5
+        body = c.post("/v1/routes", json=ROUTE | {"network": "tiny"}).json()
+        assert body["routes"][0]["origin"] == "alpha"
+        unknown = c.post("/v1/routes", json=ROUTE | {"network": "tinyy"})
+        assert unknown.status_code == 422
+        assert only_error(unknown)["loc"] == ["body", "network"]
+        assert only_error(unknown)["suggestions"] == ["escape", "tiny"]
+        assert c.post("/v1/routes", json=ROUTE | {"network": "escape"}).status_code == 422
+    with TestClient(create_app(settings(tmp_path))) as c:
+        response = c.post("/v1/routes", json=ROUTE | {"network": "tiny"})
+        assert response.status_code == 422
+        assert "no user network packs" in only_error(response)["msg"]
+
+
+def test_map_page_and_docs(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    for asset in ("/static/app.js", "/static/app.css"):
+        assert client.get(asset).status_code == 200
+    assert client.get("/docs").status_code == 200
+    spec = client.get("/openapi.json").json()
+    for path in ("/health", "/v1/places", "/v1/network", "/v1/network.geojson", "/v1/routes",
+                 "/v1/plans", "/v1/plans/{job_id}"):  # fmt: skip
+        assert path in spec["paths"]
+
+
+def test_map_page_uses_no_external_assets(client: TestClient) -> None:
+    for asset in ("/", "/static/app.js", "/static/app.css"):
+        text = client.get(asset).text
+        # the SVG namespace is a name, not a fetch
+        text = text.replace("http://www.w3.org/2000/svg", "")
+        assert "http://" not in text and "https://" not in text and "//cdn" not in text, asset
+        assert "@import" not in text and "url(" not in text
+
+
+# -- plan jobs -----------------------------------------------------------------------------------
+
+
+def test_plan_job_runs_to_done(client: TestClient) -> None:
+    response = client.post("/v1/plans", json=PLAN)
+    assert response.status_code == 202
+    job = response.json()
+    assert job["status"] in ("queued", "running")
+    assert response.headers["location"] == f"/v1/plans/{job['id']}"
+    assert set(job) >= {"id", "status", "created", "plan", "error"}
+    done = wait_for_job(client, job["id"])
+    assert done["status"] == "done", done["error"]
+    plan = done["plan"]
+    assert plan["status"] in ("optimal", "feasible", "timeout")
+    assert plan["summary"]["shipments"] == 2
+    assert {s["id"] for s in plan["shipments"]} == {"A", "B"}
+    for resource in plan["resources"]:
+        assert resource["used_teu"] <= resource["capacity_teu"] + 1e-6
+
+
+def test_plan_with_scenario_and_default_ids(client: TestClient) -> None:
+    shipments = [{k: v for k, v in s.items() if k != "id"} for s in PLAN["shipments"]]
+    scenario = {"closures": [{"crossing": "tiny-rail", "from": "2026-11-01", "to": "2027-02-01"}]}
+    response = client.post("/v1/plans", json={"shipments": shipments, "scenario": scenario})
+    assert response.status_code == 202
+    done = wait_for_job(client, response.json()["id"])
+    assert done["status"] == "done", done["error"]
+    assert [s["id"] for s in done["plan"]["shipments"]] == ["1", "2"]
+    for item in done["plan"]["shipments"]:
+        if item["route"]:
+            assert "tiny-rail" not in item["route"]["crossings"]
+
+
+@pytest.mark.parametrize(
+    ("change", "loc"),
+    [
+        ({"shipments": []}, ["body", "shipments"]),
+        ({"time_limit_s": 0}, ["body", "time_limit_s"]),
+        ({"time_limit_s": 301}, ["body", "time_limit_s"]),
+        ({"scenario": {"closures": [{"crossing": "nope", "from": "2026-12-01"}]}},
+         ["body", "scenario", "closures", 0, "crossing"]),
+        ({"scenario": {"flood": []}}, ["body", "scenario", "flood"]),
+        ({"scenario": {"capacity": [{"crossing": "tiny-rail", "scale": -1}]}},
+         ["body", "scenario", "capacity", 0, "scale"]),
+    ],
+)  # fmt: skip
+def test_invalid_plan_is_422_naming_the_field(
+    client: TestClient, change: dict[str, Any], loc: list[str | int]
+) -> None:
+    response = client.post("/v1/plans", json=PLAN | change)
+    assert response.status_code == 422, response.text
+    assert only_error(response)["loc"] == loc
+
+
+def test_invalid_shipment_of_a_plan_is_named_by_position(client: TestClient) -> None:
+    cases: list[tuple[dict[str, Any], list[str | int]]] = [
+        ({"destination": "Nowhere"}, ["body", "shipments", 1, "destination"]),
+        ({"due": "2026-11-01"}, ["body", "shipments", 1, "due"]),
+        ({"cargo": {"teu": 1e9}}, ["body", "shipments", 1, "cargo", "teu"]),
+        ({"priority": 11}, ["body", "shipments", 1, "priority"]),
+        ({"id": "A"}, ["body", "shipments", 1, "id"]),
+    ]
+    for change, loc in cases:
+        body = {"shipments": [PLAN["shipments"][0], PLAN["shipments"][1] | change]}
+        response = client.post("/v1/plans", json=body)
+        assert response.status_code == 422, (change, response.text)
+        assert only_error(response)["loc"] == loc, change
+
+
+def test_shipments_per_plan_are_bounded(tmp_path: Path) -> None:
+    with TestClient(create_app(settings(tmp_path, max_shipments_per_plan=1))) as client:
+        response = client.post("/v1/plans", json=PLAN)
+        assert response.status_code == 422
+        assert only_error(response)["loc"] == ["body", "shipments"]
+
+
+def test_unknown_job_is_404(client: TestClient) -> None:
+    assert client.get("/v1/plans/nope").status_code == 404
+    assert client.get("/v1/plans/" + "x" * 500).status_code == 422
+
+
+def test_full_queue_is_503(tmp_path: Path) -> None:
+    # Not started (no lifespan): no worker drains the queue.
+    client = TestClient(create_app(settings(tmp_path, plan_queue_size=1)))
+    assert client.post("/v1/plans", json=PLAN).status_code == 202
+    response = client.post("/v1/plans", json=PLAN)
+    assert response.status_code == 503
+    assert response.headers["retry-after"]
+    assert only_error(response)["type"] == "queue_full"
+
+
+def test_plan_over_its_wall_clock_limit_fails_with_the_reason(tmp_path: Path) -> None:
+    with TestClient(create_app(settings(tmp_path, plan_timeout_s=0.05))) as client:
+        job_id = client.post("/v1/plans", json=PLAN).json()["id"]
+        job = wait_for_job(client, job_id)
+        assert job["status"] == "failed"
+        assert "plan_timeout_s" in job["error"]
+        assert job["plan"] is None
+
+
+def test_job_that_cannot_be_rerun_fails_with_the_reason(tmp_path: Path) -> None:
+    root = tmp_path / "packs"
+    copy_pack(root / "mine")
+    app = create_app(settings(tmp_path, networks_root=root))
+    job_id = TestClient(app).post("/v1/plans", json=PLAN | {"network": "mine"}).json()["id"]
+    for path in (root / "mine").iterdir():
+        path.unlink()
+    (root / "mine").rmdir()
+    with TestClient(app) as client:  # the worker starts now and finds the pack gone
+        job = wait_for_job(client, job_id)
+    assert job["status"] == "failed"
+    assert "not a directory" in job["error"]
+
+
+# -- the job store: recovery, atomic results, database faults ------------------------------------
+
+
+def test_jobs_left_running_are_requeued_then_failed_after_max_attempts(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.sqlite3"
+    store = JobStore(path, max_attempts=2)
+    job = store.submit({"request": {}}, queue_size=10)
+    assert store.claim() is not None  # attempt 1: running when the "server dies"
+    store.close()
+
+    store = JobStore(path, max_attempts=2)
+    requeued = store.get(job.id)
+    assert requeued is not None and requeued.status == "queued" and requeued.attempts == 1
+    assert store.claim() is not None  # attempt 2, dies again
+    store.close()
+
+    store = JobStore(path, max_attempts=2)
+    failed = store.get(job.id)
+    assert failed is not None and failed.status == "failed"
+    assert failed.error is not None and "2 times" in failed.error
+    store.close()
+
+
+def test_a_clean_stop_does_not_count_an_attempt(tmp_path: Path) -> None:
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    job = store.submit({"request": {}}, queue_size=10)
+    store.claim()
+    store.release(job.id)
+    released = store.get(job.id)
+    assert released is not None and released.status == "queued" and released.attempts == 0
+    store.close()
+
+
+def test_done_without_its_plan_cannot_be_written(tmp_path: Path) -> None:
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    job = store.submit({"request": {}}, queue_size=10)
+    store.close()
+    conn = sqlite3.connect(tmp_path / "jobs.sqlite3")
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute("UPDATE jobs SET status = 'done' WHERE id = ?", (job.id,))
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute("UPDATE jobs SET status = 'failed' WHERE id = ?", (job.id,))
+    conn.close()
+
+
+def test_store_queue_bound(tmp_path: Path) -> None:
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    store.submit({}, queue_size=1)
+    with pytest.raises(QueueFull):
+        store.submit({}, queue_size=1)
+    assert store.counts()["queued"] == 1
+    store.close()
+
+
+def test_locked_database_is_503_and_reads_still_work(tmp_path: Path) -> None:
+    with TestClient(create_app(settings(tmp_path))) as client:
+        job_id = client.post("/v1/plans", json=PLAN).json()["id"]
+        wait_for_job(client, job_id)
+        holder = sqlite3.connect(tmp_path / "jobs.sqlite3", isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
+        try:
+            response = client.post("/v1/plans", json=PLAN)
+            assert response.status_code == 503
+            assert "locked" in only_error(response)["msg"]
+            assert response.headers["retry-after"]
+            assert client.get(f"/v1/plans/{job_id}").status_code == 200
+            assert client.post("/v1/routes", json=ROUTE).status_code == 200
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert client.post("/v1/plans", json=PLAN).status_code == 202
+
+
+def test_read_only_database_is_503(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "jobs.sqlite3"
+    store = JobStore(path)
+    old = store.submit({"request": {}}, queue_size=10)
+    store.close()
+
+    # Root ignores file modes, so open the file read-only the way SQLite does for a 0444 file.
+    def read_only(self: JobStore) -> sqlite3.Connection:
+        return sqlite3.connect(
+            f"file:{self.path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+        )
+
+    monkeypatch.setattr(JobStore, "_connect", read_only)
+    client = TestClient(create_app(settings(tmp_path)))
+    response = client.post("/v1/plans", json=PLAN)
+    assert response.status_code == 503
+    assert "read-only" in only_error(response)["msg"]
+    assert client.get(f"/v1/plans/{old.id}").status_code == 503
+    assert client.post("/v1/routes", json=ROUTE).status_code == 200
+
+
+def test_damaged_database_is_503_and_routes_still_work(tmp_path: Path) -> None:
+    (tmp_path / "jobs.sqlite3").write_bytes(b"this is not a database" * 100)
+    with TestClient(create_app(settings(tmp_path))) as client:
+        response = client.post("/v1/plans", json=PLAN)
+        assert response.status_code == 503
+        assert "damaged" in only_error(response)["msg"]
+        assert client.post("/v1/routes", json=ROUTE).status_code == 200
+        assert client.get("/health").status_code == 200
+
+
+def test_one_server_per_database(tmp_path: Path) -> None:
+    with TestClient(create_app(settings(tmp_path))) as first:
+        assert first.post("/v1/plans", json=PLAN).status_code == 202
+        second = TestClient(create_app(settings(tmp_path)))
+        response = second.post("/v1/plans", json=PLAN)
+        assert response.status_code == 503
+        assert "another silkroute server" in only_error(response)["msg"]
+
+
+# -- the route gate ------------------------------------------------------------------------------
+
+
+def test_route_search_over_the_time_limit_is_503_then_served(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = service_app.find_routes
+
+    def slow_find_routes(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(0.5)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service_app, "find_routes", slow_find_routes)
+    with TestClient(create_app(settings(tmp_path, route_timeout_s=0.1))) as client:
+        response = client.post("/v1/routes", json=ROUTE)
+        assert response.status_code == 503
+        assert "0.1 s limit" in only_error(response)["msg"]
+        assert response.headers["retry-after"]
+        deadline = time.monotonic() + 30
+        while (response := client.post("/v1/routes", json=ROUTE)).status_code == 503:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert response.status_code == 200 and response.json()["routes"]
+
+
+def test_gate_bounds_waiting_searches_and_shares_identical_ones(tiny: Network) -> None:
+    gate = RouteGate(workers=1, queue_size=1, timeout_s=5, cache_bytes=0)
+    release = threading.Event()
+    calls: list[str] = []
+
+    def slow(tag: str) -> bytes:
+        calls.append(tag)
+        release.wait(5)
+        return tag.encode()
+
+    async def scenario() -> list[bytes]:
+        asks = [
+            asyncio.create_task(gate.answer((tag,), tiny, lambda tag=tag: slow(tag)))
+            for tag in ("a", "a", "a", "b")
+        ]
+        await asyncio.sleep(0.2)
+        with pytest.raises(Busy):  # one searching, one waiting: the gate is full
+            await gate.answer(("c",), tiny, lambda: b"c")
+        release.set()
+        return await asyncio.gather(*asks)
+
+    assert sorted(asyncio.run(scenario())) == [b"a", b"a", b"a", b"b"]
+    assert sorted(calls) == ["a", "b"]  # three identical queries, one search
+    gate.close()
+
+
+def test_gate_time_limit_does_not_cancel_the_shared_search(tiny: Network) -> None:
+    gate = RouteGate(workers=1, queue_size=4, timeout_s=0.1, cache_bytes=1 << 20)
+    release = threading.Event()
+
+    def slow() -> bytes:
+        release.wait(5)
+        return b"answer"
+
+    async def scenario() -> bytes:
+        with pytest.raises(Busy, match=r"0\.1 s limit"):
+            await gate.answer(("q",), tiny, slow)
+        release.set()
+        await asyncio.sleep(0.2)
+        return await gate.answer(("q",), tiny, slow)  # kept for the retry
+
+    assert asyncio.run(scenario()) == b"answer"
+    gate.close()
+
+
+def test_answer_cache_keeps_within_its_budget(tiny: Network) -> None:
+    cache = AnswerCache(max_bytes=800)
+    for i in range(20):
+        cache.put((i,), tiny, b"x" * 100)
+    assert cache.get((19,)) == b"x" * 100
+    assert cache.get((0,)) is None
+    assert sum(cache.get((i,)) is not None for i in range(20)) == 8
+    cache.put(("huge",), tiny, b"x" * 200)  # over an eighth of the budget: not kept
+    assert cache.get(("huge",)) is None
+
+
+def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SILKROUTE_PORT", "9123")
+    monkeypatch.setenv("SILKROUTE_MAX_ALTERNATIVES", "3")
+    monkeypatch.setenv("SILKROUTE_API_KEY", "")
+    loaded = Settings()
+    assert loaded.port == 9123 and loaded.max_alternatives == 3
+    assert loaded.api_key is None
+    assert loaded.host == "127.0.0.1"
+    monkeypatch.setenv("SILKROUTE_MAX_BODY_BYTES", "-1")
+    with pytest.raises(ValueError, match="max_body_bytes"):
+        Settings()
+
+
+def test_serve_refuses_bad_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SILKROUTE_ROUTE_WORKERS", "0")
+    result = CliRunner().invoke(cli, ["serve"])
+    assert result.exit_code == 2
+    assert "route_workers" in result.output
+
+
+def test_bundled_network_is_the_default(tmp_path: Path) -> None:
+    with TestClient(create_app(settings(tmp_path, network_dir=None))) as client:
+        assert client.get("/health").json()["network"] == load_network().stats()

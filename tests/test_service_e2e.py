@@ -1,0 +1,272 @@
+"""The service as users run it: ``silkroute serve`` in its own process on a free loopback port,
+spoken to over real HTTP; killed with SIGKILL mid-plan and restarted on the same database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.slow
+
+KEY = "e2e-key"
+# Five lanes the planner routes one by one (a few seconds), then one small shipment.
+LONG_PLAN = {
+    "shipments": [
+        {"id": f"L{i}", "origin": origin, "destination": destination, "cargo": {"teu": 20},
+         "ready": "2026-12-01", "due": "2027-01-15"}
+        for i, (origin, destination) in enumerate(
+            [("Xi'an", "Tashkent"), ("Chongqing", "Almaty"), ("Chengdu", "Baku"),
+             ("Zhengzhou", "Tbilisi"), ("Wuhan", "Samarkand")]
+        )
+    ],
+    "time_limit_s": 10,
+}  # fmt: skip
+SHORT_PLAN = {
+    "shipments": [
+        {"id": "S1", "origin": "Xi'an", "destination": "Almaty", "cargo": {"teu": 4},
+         "ready": "2026-12-01"}
+    ],
+    "time_limit_s": 5,
+}  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class Server:
+    """``silkroute serve`` in a child process with its own settings and log file."""
+
+    def __init__(self, workdir: Path, **env: str) -> None:
+        self.workdir = workdir
+        self.env = os.environ | {"SILKROUTE_DATABASE_PATH": str(workdir / "jobs.sqlite3")} | env
+        self.process: subprocess.Popen[bytes] | None = None
+        self.port = 0
+        self.log = workdir / "server.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout_s: float = 60) -> Server:
+        self.port = free_port()
+        script = Path(sys.executable).with_name("silkroute")
+        command = (
+            [str(script)]
+            if script.exists()
+            else [sys.executable, "-c", "from routing.cli import main; main()"]
+        )
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [*command, "serve", "--port", str(self.port)],
+                env=self.env,
+                cwd=self.workdir,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"server exited: {self.log.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"server did not start: {self.log.read_text()[-2000:]}")
+
+    def children(self) -> list[int]:
+        """Pids of the server's child processes (the planner), from /proc."""
+        assert self.process is not None
+        found = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stat = (entry / "stat").read_text()
+                except OSError:
+                    continue
+                if int(stat.rsplit(")", 1)[1].split()[1]) == self.process.pid:
+                    found.append(int(entry.name))
+        return found
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The bundled network behind an API key, on a free loopback port."""
+    running = Server(
+        tmp_path_factory.mktemp("e2e"), SILKROUTE_API_KEY=KEY, SILKROUTE_BODY_TIMEOUT_S="1"
+    ).start()
+    yield running
+    running.stop()
+
+
+def post(server: Server, path: str, body: Any, **kwargs: Any) -> httpx.Response:
+    headers = {"X-API-Key": KEY} | kwargs.pop("headers", {})
+    return httpx.post(f"{server.url}{path}", json=body, headers=headers, timeout=60, **kwargs)
+
+
+def job(server: Server, job_id: str) -> dict[str, Any]:
+    answer: dict[str, Any] = httpx.get(f"{server.url}/v1/plans/{job_id}", timeout=10).json()
+    return answer
+
+
+def wait_until(server: Server, job_id: str, statuses: set[str], timeout_s: float) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        current = job(server, job_id)
+        if current["status"] in statuses:
+            return current
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} not {statuses} within {timeout_s} s: {current}")
+
+
+def test_binds_loopback_by_default(server: Server) -> None:
+    assert f"Uvicorn running on http://127.0.0.1:{server.port}" in server.log.read_text()
+
+
+def test_routes_places_and_errors_over_http(server: Server) -> None:
+    health = httpx.get(f"{server.url}/health").json()
+    assert health["status"] == "ok" and health["network"]["nodes"] > 100
+    query = {"origin": "Xian", "destination": "Tashkent", "cargo": {"teu": 4},
+             "ready": "2026-12-01", "alternatives": 1}  # fmt: skip
+    answer = post(server, "/v1/routes", query).json()
+    assert answer["infeasible_reason"] is None
+    assert answer["routes"][0]["origin"] == "xian"
+    assert answer["routes"][0]["destination"] == "tashkent"
+    unknown = post(server, "/v1/routes", query | {"destination": "Tashkend"})
+    assert unknown.status_code == 422
+    assert unknown.json()["detail"][0]["loc"] == ["body", "destination"]
+    assert unknown.json()["detail"][0]["suggestions"]
+    places = httpx.get(f"{server.url}/v1/places", params={"q": "Horgos"}).json()
+    assert places["places"][0]["country"] == "CN"
+    assert httpx.get(f"{server.url}/").headers["content-type"].startswith("text/html")
+
+
+def test_api_key_over_http(server: Server) -> None:
+    query = {"origin": "Xian", "destination": "Almaty"}
+    assert httpx.post(f"{server.url}/v1/routes", json=query).status_code == 401
+    assert httpx.post(f"{server.url}/v1/plans", json=SHORT_PLAN).status_code == 401
+    assert post(server, "/v1/routes", query, headers={"X-API-Key": "nope"}).status_code == 403
+
+
+def test_streamed_body_over_the_limit_is_413(server: Server) -> None:
+    def endless() -> Iterator[bytes]:
+        for _ in range(10_000):  # 10 MB, chunked: no Content-Length to reject up front
+            yield b" " * 1000
+
+    response = httpx.post(
+        f"{server.url}/v1/routes",
+        content=endless(),
+        headers={"X-API-Key": KEY, "Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert response.status_code == 413
+    declared = httpx.post(
+        f"{server.url}/v1/routes",
+        content=b"{" + b" " * 2_000_000 + b"}",
+        headers={"X-API-Key": KEY, "Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert declared.status_code == 413
+    assert httpx.get(f"{server.url}/health").status_code == 200
+
+
+def test_body_that_trickles_in_is_cut_off_with_408(server: Server) -> None:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(
+            b"POST /v1/routes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            + f"X-API-Key: {KEY}\r\nContent-Length: 100\r\n\r\n".encode()
+            + b'{"origin": '
+        )
+        started = time.monotonic()
+        answer = sock.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:100]
+    assert time.monotonic() - started < 5
+    assert httpx.get(f"{server.url}/health").status_code == 200
+
+
+def test_plan_jobs_survive_sigkill_and_restart(tmp_path: Path) -> None:
+    """Kill the server while one job runs and another waits; restart on the same database:
+    both complete, nothing is lost or half-written, and the orphaned planner goes away."""
+    first = Server(tmp_path, SILKROUTE_API_KEY=KEY).start()
+    try:
+        long_job = post(first, "/v1/plans", LONG_PLAN)
+        short_job = post(first, "/v1/plans", SHORT_PLAN)
+        assert long_job.status_code == short_job.status_code == 202
+        long_id, short_id = long_job.json()["id"], short_job.json()["id"]
+        wait_until(first, long_id, {"running"}, timeout_s=30)
+        assert job(first, short_id)["status"] == "queued"
+        time.sleep(0.5)  # the planner child is busy routing
+        planners = first.children()
+        first.kill()
+    finally:
+        first.stop()
+
+    db = sqlite3.connect(tmp_path / "jobs.sqlite3")
+    assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    states = dict(db.execute("SELECT id, status FROM jobs").fetchall())
+    db.close()
+    assert states == {long_id: "running", short_id: "queued"}
+
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in planners) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(Path(f"/proc/{pid}/cmdline").exists() for pid in planners), planners
+
+    second = Server(tmp_path, SILKROUTE_API_KEY=KEY).start()
+    try:
+        finished_long = wait_until(second, long_id, {"done", "failed"}, timeout_s=90)
+        finished_short = wait_until(second, short_id, {"done", "failed"}, timeout_s=60)
+    finally:
+        second.stop()
+    assert finished_long["status"] == "done", finished_long["error"]
+    assert finished_long["attempts"] == 2  # interrupted once, run again
+    assert finished_long["plan"]["summary"]["shipments"] == 5
+    assert finished_short["status"] == "done", finished_short["error"]
+    assert finished_short["attempts"] == 1
+    assert "re-queued" in second.log.read_text()
+
+
+def test_graceful_stop_puts_the_running_job_back(tmp_path: Path) -> None:
+    first = Server(tmp_path, SILKROUTE_API_KEY=KEY).start()
+    try:
+        job_id = post(first, "/v1/plans", LONG_PLAN).json()["id"]
+        wait_until(first, job_id, {"running"}, timeout_s=30)
+    finally:
+        first.stop()  # SIGTERM: uvicorn shuts down, the worker releases its job
+    # uvicorn exits by re-raising the signal it handled
+    assert first.process is not None and first.process.returncode in (0, -signal.SIGTERM)
+    assert "Application shutdown complete" in first.log.read_text()
+    db = sqlite3.connect(tmp_path / "jobs.sqlite3")
+    assert db.execute("SELECT status, attempts FROM jobs").fetchall() == [("queued", 0)]
+    db.close()
