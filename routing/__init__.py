@@ -14,3 +14,8 @@ from routing.route import Step as Step
 from routing.routes import Avoid as Avoid
 from routing.routes import find_routes as find_routes
 from routing.scenario import apply_scenario as apply_scenario
+from routing.tours import Delivery as Delivery
+from routing.tours import Depot as Depot
+from routing.tours import Fleet as Fleet
+from routing.tours import TourProblem as TourProblem
+from routing.tours import solve_tours as solve_tours

@@ -53,6 +53,9 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 ScenarioOption = Annotated[
     Path | None, typer.Option("--scenario", help="What-if scenario file (JSON or YAML).")
 ]
+RoadsOption = Annotated[
+    Path | None, typer.Option("--roads", help="Local OSM XML road extract for the last mile.")
+]
 NetworkOption = Annotated[
     Path | None, typer.Option("--network", help="Network pack directory (default: bundled).")
 ]
@@ -111,6 +114,15 @@ def _load(network: Path | None, scenario: Path | None = None) -> Network:
         if scenario is not None:
             net = apply_scenario(net, read_scenario(scenario), file=scenario.name)
         return net
+
+
+def _load_roads(path: Path | None) -> Any:
+    if path is None:
+        return None
+    from graphs.roads import load_road_graph  # osmnx loads only when an extract is given
+
+    with user_errors():
+        return load_road_graph(path)
 
 
 def read_scenario(path: Path) -> dict[str, Any]:
@@ -174,9 +186,11 @@ def route(
     plot: Annotated[Path | None, typer.Option("--plot", help="Draw a PNG map.")] = None,
     network: NetworkOption = None,
     scenario: ScenarioOption = None,
+    roads: RoadsOption = None,
 ) -> None:
-    """Route one shipment from ORIGIN to DESTINATION."""
+    """Route one shipment from ORIGIN to DESTINATION (a place, or a site as "lat,lon")."""
     net = _load(network, scenario)
+    road_graph = _load_roads(roads)
     if objective not in OBJECTIVES:
         fail(f"--objective: '{objective}' is not one of {', '.join(OBJECTIVES)}")
     routes: list[Route] = []
@@ -213,6 +227,7 @@ def route(
                 max_transit_days=max_days,
                 max_cost_usd=max_cost,
                 carbon_price_usd_per_t=carbon_price,
+                roads=road_graph,
             )
         except NoRouteError as exc:
             reason = exc.reason
@@ -463,6 +478,88 @@ def compare_plans(base: Plan, scenario: Plan) -> str:
             f"{','.join(now['crossings']) or now['status']}"
         )
     return "\n".join(lines)
+
+
+# -- tours ---------------------------------------------------------------------------------------
+
+
+@app.command()
+def tours(
+    deliveries_csv: Annotated[Path, typer.Argument(metavar="DELIVERIES.csv")],
+    depot: Annotated[str, typer.Option(help="Depot: a place, or coordinates 'lat,lon'.")],
+    trucks: Annotated[int, typer.Option(min=1, max=500)],
+    payload_t: Annotated[float, typer.Option("--payload-t", help="Payload per truck, t.")],
+    oversize_trucks: Annotated[
+        int, typer.Option("--oversize-trucks", min=0, help="Trucks able to carry oversize.")
+    ] = 0,
+    speed_kph: Annotated[float, typer.Option("--speed-kph")] = 50.0,
+    cost_usd_per_km: Annotated[float, typer.Option("--cost-usd-per-km")] = 1.5,
+    objective: Annotated[str, typer.Option(help="cost or distance.")] = "cost",
+    time_limit: Annotated[float, typer.Option("--time-limit")] = 10.0,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write JSON.")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    roads: RoadsOption = None,
+    network: NetworkOption = None,
+) -> None:
+    """Delivery tours from a depot (railhead) to sites, with OR-Tools' routing solver."""
+    from routing.deliveries import read_deliveries, tours_problem, tours_to_dict
+    from routing.lastmile import parse_coordinates
+    from routing.tours import Depot, Fleet, solve_tours
+
+    if not 0 < time_limit <= 600:
+        fail("--time-limit: must be between 0 and 600 seconds")
+    net = _load(network)
+    road_graph = _load_roads(roads)
+    with user_errors():
+        coordinates = parse_coordinates(depot)
+        if coordinates is None:
+            place = net.resolve(depot)
+            coordinates = (place.lat, place.lon)
+        try:
+            with deliveries_csv.open(encoding="utf-8", newline="") as handle:
+                drops = read_deliveries(handle, file=deliveries_csv.name)
+        except UnicodeDecodeError:
+            raise DataPackError("is not UTF-8 text", file=deliveries_csv.name) from None
+        except OSError as exc:
+            raise DataPackError(
+                f"cannot be read ({exc.strerror})", file=deliveries_csv.name
+            ) from None
+        fleet = Fleet(
+            trucks=trucks,
+            payload_t=payload_t,
+            oversize_capable=min(oversize_trucks, trucks),
+            speed_kph=speed_kph,
+        )
+        problem, measured = tours_problem(
+            Depot(id=depot, lat=coordinates[0], lon=coordinates[1]),
+            drops,
+            fleet,
+            roads=road_graph,
+            cost_usd_per_km=cost_usd_per_km,
+            objective=objective,
+        )
+        result = solve_tours(problem, time_limit_s=time_limit)
+    data = tours_to_dict(result, measured)
+    if output is not None:
+        write_json(output, data)
+    if as_json:
+        out.print_json(json.dumps(data), indent=1)
+    else:
+        out.print(
+            f"{data['served']} of {len(drops)} deliveries on {data['trucks_used']} truck(s): "
+            f"{data['distance_km']:,.1f} km, ${data['cost_usd']:,.0f} ({data['status']}; "
+            f"distances {measured})"
+        )
+        for tour in data["tours"]:
+            stops = " → ".join(stop["delivery"] for stop in tour["stops"])
+            out.print(
+                f"  truck {tour['truck']}: {stops} ({tour['distance_km']:,.1f} km, "
+                f"{tour['load_t']:g} t, back at {tour['end_h']:.1f} h)"
+            )
+        for item in data["unserved"]:
+            out.print(f"  unserved {item['delivery']}: {item['reason']}")
+    if data["served"] == 0:
+        raise typer.Exit(EXIT_INFEASIBLE)
 
 
 # -- network and places --------------------------------------------------------------------------

@@ -7,16 +7,20 @@ import heapq
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graphs.errors import InputError, NoRouteError
 from graphs.network import Network, State
 from graphs.records import MODES
 from routing import costs
 from routing.costs import CargoTerms
+from routing.lastmile import parse_coordinates, with_site
 from routing.model import OBJECTIVES, Objective, Shipment
 from routing.route import Route
 from routing.search import Label, Query, build_route, reachable, search
+
+if TYPE_CHECKING:
+    from graphs.roads import RoadGraph
 
 MAX_ALTERNATIVES = 10
 # Searches spent looking for alternatives: each bans a crossing or a mode a found route used.
@@ -63,12 +67,29 @@ def make_query(
     value_of_time_usd_per_day: float | None = None,
     carbon_price_usd_per_t: float = 0.0,
     pareto: bool = False,
+    roads: RoadGraph | None = None,
 ) -> Query:
-    """Resolve places and validate options into a search query."""
+    """Resolve places and validate options into a search query.
+
+    An origin or destination given as ``"lat,lon"`` becomes a site joined to the network by
+    road (``routing.lastmile``), over ``roads`` where that OSM extract covers it.
+    """
     if objective not in OBJECTIVES:
         raise InputError(f"'{objective}' is not one of {', '.join(OBJECTIVES)}", "objective")
-    origin = network.resolve(shipment.origin)
-    destination = network.resolve(shipment.destination)
+    terms = CargoTerms.of(shipment.cargo, network)
+    notes: list[str] = []
+    places = []
+    for role in ("origin", "destination"):
+        text = getattr(shipment, role)
+        coordinates = parse_coordinates(text)
+        if coordinates is None:
+            places.append(text)
+            continue
+        network, node_id, added = with_site(network, *coordinates, terms=terms, roads=roads)
+        notes.extend(added)
+        places.append(node_id)
+    origin = network.resolve(places[0])
+    destination = network.resolve(places[1])
     if origin.id == destination.id:
         raise InputError(f"origin and destination are both {origin.name}", "destination")
     avoid = avoid or Avoid()
@@ -109,7 +130,7 @@ def make_query(
         origin=origin,
         destination=destination,
         ready=shipment.ready_at,
-        terms=CargoTerms.of(shipment.cargo, network),
+        terms=terms,
         objective=objective,
         value_of_time_usd_per_day=value_of_time_usd_per_day,
         carbon_price_usd_per_t=carbon_price_usd_per_t,
@@ -120,6 +141,7 @@ def make_query(
         max_hours=max_transit_days * 24 if max_transit_days is not None else None,
         max_cost_usd=max_cost_usd,
         pareto=pareto,
+        notes=tuple(notes),
     )
 
 
@@ -136,6 +158,7 @@ def find_routes(
     max_cost_usd: float | None = None,
     value_of_time_usd_per_day: float | None = None,
     carbon_price_usd_per_t: float = 0.0,
+    roads: RoadGraph | None = None,
 ) -> list[Route]:
     """Routes for one shipment, best first.
 
@@ -156,6 +179,7 @@ def find_routes(
         value_of_time_usd_per_day=value_of_time_usd_per_day,
         carbon_price_usd_per_t=carbon_price_usd_per_t,
         pareto=pareto,
+        roads=roads,
     )
     labels = search(query)
     if not labels:

@@ -57,6 +57,7 @@ class Query:
     pareto: bool = False
     check_fit: bool = True
     objective_cap: float | None = None
+    notes: tuple[str, ...] = ()
     _memo: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -610,6 +611,7 @@ def build_route(query: Query, label: Label, objective: str) -> Route:
         coordinates=coordinates,
         value_of_time_usd_per_day=query.value_of_time_usd_per_day,
         carbon_price_usd_per_t=query.carbon_price_usd_per_t,
+        notes=query.notes,
     )
 
 

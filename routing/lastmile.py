@@ -1,0 +1,180 @@
+"""The last mile: places given by coordinates, joined by road to the nearest hubs and railheads.
+
+A site given as ``"lat,lon"`` becomes a node of a derived network (through the same builder as a
+pack), with two-way road links to the nearest places that load road freight. Each link's length is
+the OSM road distance when a road extract covers both ends, otherwise the great-circle distance
+times ``DETOUR_FACTOR``; the route's notes say which was used.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from graphs.errors import InputError, NoRouteError
+from graphs.geo import great_circle_km
+from graphs.network import Network, build_network
+from graphs.records import REVERSE_SUFFIX, Link, Node
+from routing.costs import CargoTerms
+
+if TYPE_CHECKING:
+    from graphs.roads import RoadGraph
+
+# Road distance over great-circle distance in open country: circuity factors of 1.2-1.4 are
+# usual for regional road networks; 1.3 is an estimate, used only without a road extract.
+DETOUR_FACTOR = 1.3
+ANCHORS = 3
+MAX_LAST_MILE_KM = 800.0
+# A road extract "covers" a place when the place snaps to it within this distance.
+SNAP_LIMIT_KM = 15.0
+# A site brings the crane its own pieces need (estimate: mobile cranes for wind farms lift
+# 500-1,200 t); its lift limit is not what a route should fail on.
+SITE_LIFT_T = 1000.0
+_COORDINATES = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*[, ]\s*(-?\d+(?:\.\d+)?)\s*$")
+
+
+def parse_coordinates(text: str) -> tuple[float, float] | None:
+    """``(lat, lon)`` from ``"41.57,64.20"``, or ``None`` when the text is not coordinates."""
+    match = _COORDINATES.match(text)
+    if match is None:
+        return None
+    lat, lon = float(match.group(1)), float(match.group(2))
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise InputError(f"{lat}, {lon} is not a latitude, longitude pair", "coordinates")
+    return lat, lon
+
+
+def site_id(lat: float, lon: float) -> str:
+    return f"site-{lat:.4f}-{lon:.4f}".replace(".", "p").replace("--", "-s")
+
+
+def with_site(
+    network: Network,
+    lat: float,
+    lon: float,
+    *,
+    terms: CargoTerms,
+    roads: RoadGraph | None = None,
+) -> tuple[Network, str, tuple[str, ...]]:
+    """A network with a site at ``(lat, lon)`` joined by road; its id; notes on each way in."""
+    node_id = site_id(lat, lon)
+    if node_id in network.nodes:
+        return network, node_id, ()
+    anchors = sorted(
+        (
+            (great_circle_km(lat, lon, node.lat, node.lon), node)
+            for node in network.nodes.values()
+            if "road" in node.modes and node.kind != "border"
+        ),
+        key=lambda item: item[0],
+    )[:ANCHORS]
+    anchors = [(km, node) for km, node in anchors if km <= MAX_LAST_MILE_KM]
+    if not anchors:
+        raise NoRouteError(
+            f"no hub loads road freight within {MAX_LAST_MILE_KM:g} km of {lat:.4f}, {lon:.4f}"
+        )
+    links: list[Link] = []
+    notes: list[str] = []
+    for straight_km, anchor in anchors:
+        road_links = [
+            k for k in network.links.values() if k.mode == "road" and k.from_node == anchor.id
+        ]
+        template = min(road_links, key=lambda k: k.usd_per_teu_km) if road_links else None
+        leg = _road_distance(roads, anchor, lat, lon, terms, notes)
+        if leg is None and roads is not None and _covered(roads, anchor, lat, lon):
+            continue  # the extract covers it and no road there admits the piece
+        if leg is not None:
+            km, hours = leg
+            source = f"OSM road graph {roads.source if roads else ''}"
+            notes.append(f"last mile {anchor.name} → site: {km:.1f} km over the {source}")
+        else:
+            km = max(straight_km * DETOUR_FACTOR, 1.0)
+            hours = km / (template.speed_kmh if template else 40.0)
+            source = f"estimate: great-circle x {DETOUR_FACTOR} detour (no road extract)"
+            notes.append(
+                f"last mile {anchor.name} → site: {km:.1f} km, great-circle x {DETOUR_FACTOR} "
+                "(no road extract covers it)"
+            )
+        base = f"road-{anchor.id}-{node_id}"
+        common = {
+            "base_id": base,
+            "mode": "road",
+            "gauge_mm": None,
+            "traction": None,
+            "distance_km": km,
+            "speed_kmh": km / hours if hours > 0 else 40.0,
+            "usd_per_teu": template.usd_per_teu if template else 0.0,
+            "usd_per_teu_km": template.usd_per_teu_km if template else 1.0,
+            "usd_per_t_km": template.usd_per_t_km if template else 0.1,
+            "capacity_teu_per_week": None,
+            "max_length_m": None,
+            "max_width_m": None,
+            "max_height_m": None,
+            "max_piece_t": None,
+            "source": source,
+        }
+        links.append(Link(id=base, from_node=anchor.id, to_node=node_id, **common))  # type: ignore[arg-type]
+        links.append(
+            Link(id=base + REVERSE_SUFFIX, from_node=node_id, to_node=anchor.id, **common)  # type: ignore[arg-type]
+        )
+    if not links:
+        raise NoRouteError("; ".join(notes) or f"no road reaches {lat:.4f}, {lon:.4f}")
+    nearest = anchors[0][1]
+    site = Node(
+        id=node_id,
+        name=f"site at {lat:.4f}, {lon:.4f}",
+        aliases=(),
+        country=nearest.country,
+        kind="site",
+        lat=lat,
+        lon=lon,
+        modes=frozenset({"road"}),
+        handling_usd_per_teu=0.0,
+        handling_hours=nearest.handling_hours,
+        storage_usd_per_teu_day=0.0,
+        lift_capacity_t=SITE_LIFT_T,
+        source=f"given by coordinates; country of the nearest place, {nearest.name}",
+    )
+    tables = network.tables
+    derived = replace(tables, nodes=(*tables.nodes, site), links=(*tables.links, *links))
+    built = build_network(derived, source=network.source, closures=network.closures)
+    return built, node_id, tuple(notes)
+
+
+def _covered(roads: RoadGraph, anchor: Node, lat: float, lon: float) -> bool:
+    return (
+        roads.snap(anchor.lat, anchor.lon).distance_km <= SNAP_LIMIT_KM
+        and roads.snap(lat, lon).distance_km <= SNAP_LIMIT_KM
+    )
+
+
+def _road_distance(
+    roads: RoadGraph | None,
+    anchor: Node,
+    lat: float,
+    lon: float,
+    terms: CargoTerms,
+    notes: list[str],
+) -> tuple[float, float] | None:
+    """``(km, hours)`` over the OSM graph when it covers both ends, else ``None``."""
+    if roads is None or not _covered(roads, anchor, lat, lon):
+        return None
+    from graphs.roads import road_leg  # osmnx loads only when an extract is in use
+
+    piece = (
+        {
+            "length_m": terms.length_m,
+            "width_m": terms.width_m,
+            "height_m": terms.height_m,
+            "weight_t": terms.piece_t,
+        }
+        if terms.is_pieces
+        else {}
+    )
+    try:
+        leg = road_leg(roads, (anchor.lat, anchor.lon), (lat, lon), **piece)
+    except NoRouteError as exc:
+        notes.append(f"from {anchor.name}: {exc.reason}")
+        return None
+    return leg.distance_km, leg.hours

@@ -1,0 +1,117 @@
+"""The last mile: sites by coordinates, road legs over an OSM extract or great-circle x detour,
+and delivery tours from a railhead."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from graphs import Network
+from graphs.errors import DataPackError, InputError
+from graphs.geo import great_circle_km
+from graphs.roads import load_road_graph, road_leg
+from routing.cli import app
+from routing.costs import CargoTerms
+from routing.deliveries import read_deliveries
+from routing.lastmile import DETOUR_FACTOR, parse_coordinates, with_site
+from routing.model import Cargo, Shipment
+from routing.routes import find_routes
+from tests.oracle import check_route
+
+OSM = Path(__file__).parent / "data" / "roads" / "tiny.osm"
+SITE = "41.5800,64.2600"  # the east end of the fixture's roads, near Zarafshan
+
+
+def test_parse_coordinates() -> None:
+    assert parse_coordinates("41.57,64.20") == (41.57, 64.20)
+    assert parse_coordinates(" 41.57 64.20 ") == (41.57, 64.20)
+    assert parse_coordinates("Zarafshan") is None
+    with pytest.raises(InputError, match="not a latitude"):
+        parse_coordinates("95,64")
+
+
+def test_site_without_extract_uses_the_detour_factor(bundled: Network) -> None:
+    ship = Shipment("Navoiy", SITE, Cargo(teu=2), ready="2026-12-01")
+    route = find_routes(bundled, ship)[0]
+    last = [s for s in route.steps if s.kind == "move"][-1]
+    assert last.to_node == route.destination
+    anchor = bundled.nodes[last.from_node]
+    expected = great_circle_km(anchor.lat, anchor.lon, 41.58, 64.26) * DETOUR_FACTOR
+    assert last.distance_km == pytest.approx(expected)
+    assert any("great-circle x 1.3" in note for note in route.notes)
+    assert route.to_dict()["notes"] == list(route.notes)
+
+
+def test_site_with_extract_uses_the_osm_road_distance(bundled: Network) -> None:
+    roads = load_road_graph(OSM)
+    ship = Shipment("Navoiy", SITE, Cargo(teu=2), ready="2026-12-01")
+    route = find_routes(bundled, ship, roads=roads)[0]
+    last = [s for s in route.steps if s.kind == "move"][-1]
+    anchor = bundled.nodes[last.from_node]
+    assert anchor.id == "zarafshan"
+    leg = road_leg(roads, (anchor.lat, anchor.lon), (41.58, 64.26))
+    assert last.distance_km == pytest.approx(leg.distance_km)
+    assert any("over the OSM road graph" in note for note in route.notes)
+
+
+def test_blade_to_coordinates_passes_the_oracle(bundled: Network) -> None:
+    blade = Cargo(pieces=1, length_m=77, width_m=4.2, height_m=4.5, weight_t=25)
+    route = find_routes(bundled, Shipment("Baiyin", "41.57,64.20", blade, ready="2026-12-01"))[0]
+    derived, site, _ = with_site(bundled, 41.57, 64.20, terms=CargoTerms.of(blade, bundled))
+    assert route.destination == site
+    check_route(derived, route, blade)
+    assert {c.split("-")[0] for c in route.crossings} & {"khorgos", "irkeshtam", "alashankou"}
+
+
+DELIVERIES = "id,lat,lon,demand_t,service_hours,window_start_h,window_end_h,oversize\n"
+
+
+def test_deliveries_rows_are_validated() -> None:
+    rows = DELIVERIES + "a,41.6,64.2,25,2,,,true\nb,41.5,64.1,10,1,0,24,false\n"
+    drops = read_deliveries(rows.splitlines())
+    assert [d.id for d in drops] == ["a", "b"] and drops[0].oversize
+    for bad, column in [
+        ("a,41.6,64.2,heavy,2,,,true", "demand_t"),
+        ("a,41.6,,25,2,,,true", "lon"),
+        ("a,41.6,64.2,25,2,,,maybe", "oversize"),
+        ("a,41.6,64.2,-5,2,,,false", "demand_t"),
+    ]:
+        with pytest.raises(DataPackError) as caught:
+            read_deliveries((DELIVERIES + bad + "\n").splitlines(), file="d.csv")
+        assert (caught.value.line, caught.value.column) == (2, column)
+
+
+def test_tours_cli_serves_sites_from_the_railhead(tmp_path: Path) -> None:
+    drops = tmp_path / "drops.csv"
+    drops.write_text(
+        DELIVERIES
+        + "wtg-01,41.5800,64.2600,25,3,,,true\n"
+        + "wtg-02,41.5520,64.2000,25,3,,,true\n"
+        + "camp,41.5650,64.1600,8,1,,,false\n"
+        + "crane,41.5850,64.2100,95,2,,,true\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "tours.json"
+    result = CliRunner().invoke(
+        app,
+        [
+            "tours", str(drops), "--depot", "Zarafshan", "--trucks", "3", "--payload-t", "30",
+            "--oversize-trucks", "2", "--roads", str(OSM), "--time-limit", "2", "-o", str(out),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "unserved crane" in result.stdout and "95" in result.stdout
+    assert "OSM road graph" in result.stdout
+    assert out.stat().st_size > 100
+
+
+def test_tours_cli_rejects_a_bad_file(tmp_path: Path) -> None:
+    drops = tmp_path / "drops.csv"
+    drops.write_text(DELIVERIES + "a,41.6,64.2,lots,2,,,true\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        app, ["tours", str(drops), "--depot", "Zarafshan", "--trucks", "1", "--payload-t", "30"]
+    )
+    assert result.exit_code == 2
+    assert "drops.csv, line 2, column 'demand_t'" in result.stderr
