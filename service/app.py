@@ -46,8 +46,11 @@ from graphs.errors import (
     UnknownPlaceError,
 )
 from graphs.export import network_geojson, network_to_dict
+from routing.deliveries import tours_problem, tours_to_dict
+from routing.lastmile import parse_coordinates
 from routing.routes import Avoid, find_routes, routes_answer
 from routing.scenario import apply_scenario
+from routing.tours import Delivery, Depot, Fleet, solve_tours
 from service.jobs import JobStore, PlanWorker, QueueFull, StoreUnavailable
 from service.schemas import (
     ErrorBody,
@@ -57,6 +60,7 @@ from service.schemas import (
     PlanRequest,
     RouteRequest,
     RoutesAnswer,
+    TourRequest,
     field_path,
 )
 from service.settings import PACK_NAME, Settings
@@ -445,6 +449,14 @@ class Service:
             self._network = load_network(self.settings.network_dir)
         return self._network
 
+    def roads(self) -> Any:
+        """The configured OSM road extract, loaded on first use (osmnx is slow to import)."""
+        if self.settings.roads_file is None:
+            return None
+        from graphs.roads import load_road_graph
+
+        return load_road_graph(self.settings.roads_file)
+
     def health(self) -> bytes:
         if self._health is None:
             stats = self.network.stats()
@@ -673,6 +685,58 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 ["path", "job_id"], f"no plan job '{job_id}'", status=404, kind="not_found"
             )
         return _json(_json_bytes(job.to_dict()))
+
+    @app.post(
+        "/v1/tours",
+        responses=_ERRORS,
+        dependencies=[Depends(require_key)],
+        tags=["last mile"],
+    )
+    def post_tours(body: TourRequest) -> Response:
+        """Delivery tours from a railhead to sites with OR-Tools' routing solver; unserved
+        deliveries come with their reasons."""
+        if len(body.deliveries) > settings.max_tour_deliveries:
+            raise FieldError(
+                ["body", "deliveries"], f"at most {settings.max_tour_deliveries} on this server"
+            )
+        if body.time_limit_s > settings.max_solver_seconds:
+            raise FieldError(
+                ["body", "time_limit_s"],
+                f"at most {settings.max_solver_seconds:g} s on this server",
+            )
+        coordinates = parse_coordinates(body.depot)
+        if coordinates is None:
+            place = service.network.resolve(body.depot)
+            coordinates = (place.lat, place.lon)
+        drops = [
+            Delivery(
+                id=d.id,
+                lat=d.lat,
+                lon=d.lon,
+                demand_t=d.demand_t,
+                service_hours=d.service_hours,
+                window_start_h=d.window_start_h,
+                window_end_h=d.window_end_h,
+                oversize=d.oversize,
+            )
+            for d in body.deliveries
+        ]
+        fleet = Fleet(
+            trucks=body.trucks,
+            payload_t=body.payload_t,
+            oversize_capable=min(body.oversize_trucks, body.trucks),
+            speed_kph=body.speed_kph,
+        )
+        problem, measured = tours_problem(
+            Depot(id=body.depot, lat=coordinates[0], lon=coordinates[1]),
+            drops,
+            fleet,
+            roads=service.roads(),
+            cost_usd_per_km=body.cost_usd_per_km,
+            objective=body.objective,
+        )
+        result = solve_tours(problem, time_limit_s=body.time_limit_s)
+        return _json(_json_bytes(tours_to_dict(result, measured)))
 
     @app.get("/", include_in_schema=False)
     def index() -> Response:

@@ -254,6 +254,37 @@ class PlanRequest(BaseModel):
 # -- responses -----------------------------------------------------------------------------------
 
 
+class DeliveryIn(BaseModel):
+    """One drop of a delivery tour; windows are hours from the depot's opening."""
+
+    model_config = _REQUEST
+
+    id: Identifier
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    demand_t: float = Field(gt=0, le=10_000)
+    service_hours: float = Field(default=0.0, ge=0, le=240)
+    window_start_h: float | None = Field(default=None, ge=0, le=24 * 365)
+    window_end_h: float | None = Field(default=None, ge=0, le=24 * 365)
+    oversize: bool = False
+
+
+class TourRequest(BaseModel):
+    """Delivery tours from a depot (a place or ``"lat,lon"``) with a fleet of trucks."""
+
+    model_config = _REQUEST
+
+    depot: Place
+    deliveries: list[DeliveryIn] = Field(min_length=1, max_length=500)
+    trucks: int = Field(ge=1, le=500)
+    payload_t: float = Field(gt=0, le=10_000)
+    oversize_trucks: int = Field(default=0, ge=0, le=500)
+    speed_kph: float = Field(default=50.0, gt=0, le=120)
+    cost_usd_per_km: float = Field(default=1.5, ge=0, le=1000)
+    objective: Literal["cost", "distance"] = "cost"
+    time_limit_s: float = Field(default=10.0, gt=0, le=600)
+
+
 class ErrorItem(BaseModel):
     """One problem with a request, located as FastAPI locates validation errors."""
 

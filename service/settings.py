@@ -32,6 +32,12 @@ class Settings(BaseSettings):
         description="Directory whose sub-directories are user packs a request may select by "
         "name (`network` field); requests can name nothing outside it. Unset: no user packs.",
     )
+    roads_file: Path | None = Field(
+        default=None,
+        description="Local OSM XML road extract for the last mile (sites given as 'lat,lon', "
+        "tours). Unset: great-circle x detour.",
+    )
+    max_tour_deliveries: int = Field(default=200, ge=1, le=500)
     database_path: Path = Field(
         default=Path("silkroute-jobs.sqlite3"),
         description="SQLite file holding plan jobs and results.",

@@ -115,3 +115,34 @@ def test_tours_cli_rejects_a_bad_file(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "drops.csv, line 2, column 'demand_t'" in result.stderr
+
+
+def test_tours_over_http(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+    from service.settings import Settings
+
+    settings = Settings(database_path=tmp_path / "jobs.sqlite3", roads_file=OSM)
+    with TestClient(create_app(settings)) as client:
+        body = {
+            "depot": "Zarafshan",
+            "trucks": 2,
+            "payload_t": 30,
+            "oversize_trucks": 1,
+            "time_limit_s": 2,
+            "deliveries": [
+                {"id": "wtg-01", "lat": 41.58, "lon": 64.26, "demand_t": 25, "oversize": True},
+                {"id": "camp", "lat": 41.565, "lon": 64.16, "demand_t": 8},
+                {"id": "crane", "lat": 41.585, "lon": 64.21, "demand_t": 95, "oversize": True},
+            ],
+        }
+        answer = client.post("/v1/tours", json=body)
+        assert answer.status_code == 200, answer.text
+        data = answer.json()
+        assert data["served"] == 2 and "OSM road graph" in data["distances"]
+        assert data["unserved"][0]["delivery"] == "crane"
+        bad = client.post("/v1/tours", json={**body, "trucks": 0})
+        assert bad.status_code == 422 and "trucks" in bad.text
+        unknown = client.post("/v1/tours", json={**body, "depot": "Atlantis"})
+        assert unknown.status_code == 422
