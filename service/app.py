@@ -621,6 +621,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         max_cost_usd=body.max_cost_usd,
                         value_of_time_usd_per_day=body.value_of_time_usd_per_day,
                         carbon_price_usd_per_t=body.carbon_price_usd_per_t,
+                        roads=service.roads(),
                     )
                 )
             )
