@@ -18,6 +18,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 import yaml
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from graphs import Network, load_network
@@ -31,7 +32,7 @@ from graphs.errors import (
 from graphs.export import network_geojson, network_to_dict
 from routing.geojson import routes_geojson
 from routing.model import OBJECTIVES, Cargo, Objective, Shipment
-from routing.plan import Plan, plan
+from routing.plan import Plan, plan, plan_deltas
 from routing.route import Route
 from routing.routes import Avoid, find_routes
 from routing.scenario import apply_scenario
@@ -47,7 +48,7 @@ app = typer.Typer(
 )
 # Tables read badly folded at 80 columns; pipes and files get a fixed, wide layout.
 _WIDTH = None if sys.stdout.isatty() else 160
-out = Console(highlight=False, soft_wrap=True, width=_WIDTH)
+out = Console(highlight=False, soft_wrap=True, width=_WIDTH, markup=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 ScenarioOption = Annotated[
@@ -62,7 +63,9 @@ NetworkOption = Annotated[
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}" if code == EXIT_BAD_INPUT else message)
+    # Messages quote what the user typed: escape it, or "[" would be read as rich markup.
+    text = escape(message)
+    err.print(f"[bold red]error:[/] {text}" if code == EXIT_BAD_INPUT else text)
     raise typer.Exit(code)
 
 
@@ -331,6 +334,9 @@ def plan_command(
     compare: Annotated[
         bool, typer.Option("--compare", help="With --scenario: also plan the base, show deltas.")
     ] = False,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write an HTML report into this directory.")
+    ] = None,
     network: NetworkOption = None,
     scenario: ScenarioOption = None,
 ) -> None:
@@ -361,6 +367,14 @@ def plan_command(
                 data["comparison"] = plan_deltas(base, result)
             write_json(output, data)
         out.print(f"wrote {output}")
+    if report is not None:
+        from routing.report import write_report  # matplotlib loads only for a report
+
+        try:
+            path = write_report(net, result, report, base=base, shipments=shipments)
+        except OSError as exc:
+            fail(f"--report: cannot write {report}: {exc.strerror or exc}")
+        out.print(f"wrote {path}")
     if result.summary()["planned"] == 0:
         raise typer.Exit(EXIT_INFEASIBLE)
 
@@ -428,39 +442,6 @@ def print_plan_summary(net: Network, result: Plan) -> None:
     unplanned = [s for s in result.shipments if s.status == "unplanned"][:10]
     for item in unplanned:
         out.print(f"  unplanned {item.id}: {item.reason}")
-
-
-def plan_deltas(base: Plan, scenario: Plan) -> dict[str, Any]:
-    """What a scenario changes against the base plan: moves, cost and lateness deltas."""
-    before = {s.id: s for s in base.shipments}
-    moved = []
-    for after in scenario.shipments:
-        old = before[after.id]
-        old_sig = old.route.signature if old.route else None
-        new_sig = after.route.signature if after.route else None
-        if old_sig != new_sig or old.status != after.status:
-            moved.append(
-                {
-                    "id": after.id,
-                    "base": {
-                        "status": old.status,
-                        "crossings": list(old_sig[0]) if old_sig else [],
-                    },
-                    "scenario": {
-                        "status": after.status,
-                        "crossings": list(new_sig[0]) if new_sig else [],
-                    },
-                }
-            )
-    b, s = base.summary(), scenario.summary()
-    return {
-        "changed_shipments": moved,
-        "cost_usd_delta": round(s["cost_usd"] - b["cost_usd"], 2),
-        "late_days_delta": round(s["late_days"] - b["late_days"], 3),
-        "late_delta": s["late"] - b["late"],
-        "unplanned_delta": s["unplanned"] - b["unplanned"],
-        "co2e_kg_delta": round(s["co2e_kg"] - b["co2e_kg"], 3),
-    }
 
 
 def compare_plans(base: Plan, scenario: Plan) -> str:

@@ -51,7 +51,7 @@ class PlanSettings:
     delays_weeks: tuple[int, ...] = (0, 1, 2)
     alternatives: int = 3
     seed: int = 0
-    workers: int = 8
+    workers: int = 4  # CP-SAT's portfolio; more than this only time-slices two cores
     relative_gap: float = 0.001
 
     def __post_init__(self) -> None:
@@ -581,3 +581,36 @@ def _full_reason(cands: Sequence[Candidate], used: dict[Resource, float]) -> str
         return "every candidate costs more than leaving the shipment unplanned"
     listed = ", ".join(dict.fromkeys(full[:4]))
     return f"capacity: every candidate needs a resource that is full ({listed})"
+
+
+def plan_deltas(base: Plan, scenario: Plan) -> dict[str, Any]:
+    """What a scenario changes against the base plan: moves, cost and lateness deltas."""
+    before = {s.id: s for s in base.shipments}
+    moved = []
+    for after in scenario.shipments:
+        old = before[after.id]
+        old_sig = old.route.signature if old.route else None
+        new_sig = after.route.signature if after.route else None
+        if old_sig != new_sig or old.status != after.status:
+            moved.append(
+                {
+                    "id": after.id,
+                    "base": {
+                        "status": old.status,
+                        "crossings": list(old_sig[0]) if old_sig else [],
+                    },
+                    "scenario": {
+                        "status": after.status,
+                        "crossings": list(new_sig[0]) if new_sig else [],
+                    },
+                }
+            )
+    b, s = base.summary(), scenario.summary()
+    return {
+        "changed_shipments": moved,
+        "cost_usd_delta": round(s["cost_usd"] - b["cost_usd"], 2),
+        "late_days_delta": round(s["late_days"] - b["late_days"], 3),
+        "late_delta": s["late"] - b["late"],
+        "unplanned_delta": s["unplanned"] - b["unplanned"],
+        "co2e_kg_delta": round(s["co2e_kg"] - b["co2e_kg"], 3),
+    }

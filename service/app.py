@@ -687,6 +687,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         return _json(_json_bytes(job.to_dict()))
 
+    @app.get(
+        "/v1/plans/{job_id}/report",
+        response_class=Response,
+        responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
+        tags=["planning"],
+    )
+    def get_plan_report(job_id: str = PathParam(max_length=64)) -> Response:
+        """The finished plan's HTML report (self-contained, opens offline)."""
+        job = service.store.get(job_id)
+        if job is None:
+            raise FieldError(
+                ["path", "job_id"], f"no plan job '{job_id}'", status=404, kind="not_found"
+            )
+        if job.status != "done":
+            raise FieldError(["path", "job_id"], f"plan job '{job_id}' is {job.status}", status=409)
+        html = service.store.report(job_id)
+        if html is None:
+            raise FieldError(
+                ["path", "job_id"], "this plan has no report", status=404, kind="not_found"
+            )
+        return Response(html, media_type="text/html; charset=utf-8")
+
     @app.post(
         "/v1/tours",
         responses=_ERRORS,

@@ -59,6 +59,10 @@ CREATE TABLE IF NOT EXISTS jobs (
     CHECK ((status = 'failed') = (error IS NOT NULL))
 );
 CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, seq);
+CREATE TABLE IF NOT EXISTS reports (
+    id TEXT PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
+    html TEXT NOT NULL
+);
 """
 _COLUMNS = "id, status, created, started, finished, attempts, request, plan, error"
 
@@ -321,14 +325,24 @@ class JobStore:
             claimed = conn.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", row).fetchone()
         return self._job(claimed)
 
-    def finish(self, job_id: str, plan_json: str) -> None:
-        """Store the plan and mark the job done, in one statement."""
+    def finish(self, job_id: str, plan_json: str, report_html: str | None = None) -> None:
+        """Store the plan (and its HTML report) and mark the job done, in one transaction."""
         with self._transaction() as conn:
-            conn.execute(
+            done = conn.execute(
                 "UPDATE jobs SET status = 'done', plan = ?, error = NULL, finished = ? "
                 "WHERE id = ? AND status = 'running'",
                 (plan_json, _now(), job_id),
             )
+            if done.rowcount and report_html is not None:
+                conn.execute(
+                    "INSERT OR REPLACE INTO reports (id, html) VALUES (?, ?)", (job_id, report_html)
+                )
+
+    def report(self, job_id: str) -> str | None:
+        """The HTML report of a finished plan, if one was made."""
+        with self._transaction(write=False) as conn:
+            row = conn.execute("SELECT html FROM reports WHERE id = ?", (job_id,)).fetchone()
+        return str(row[0]) if row else None
 
     def fail(self, job_id: str, reason: str) -> None:
         with self._transaction() as conn:
@@ -356,25 +370,38 @@ class JobStore:
 # -- the planning process ------------------------------------------------------------------------
 
 
-def run_plan(payload: dict[str, Any]) -> dict[str, Any]:
-    """The plan JSON for a stored job: the same calls the CLI's ``plan`` makes."""
+def run_plan(payload: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """The plan JSON for a stored job (the same calls the CLI's ``plan`` makes) and its HTML
+    report, or ``None`` when the report could not be drawn (the plan stands without it)."""
     request = PlanRequest.model_validate(payload["request"])
     network = load_network(payload.get("network_dir"))
     if request.scenario is not None:
         network = apply_scenario(network, request.scenario, file="scenario")
-    result = plan(network, request.to_shipments(), time_limit_s=float(payload["time_limit_s"]))
-    return result.to_dict()
-
-
-def _outcome(payload_text: str) -> tuple[str, str]:
+    shipments = request.to_shipments()
+    result = plan(network, shipments, time_limit_s=float(payload["time_limit_s"]))
     try:
-        return "done", json.dumps(run_plan(json.loads(payload_text)), ensure_ascii=False)
+        from routing.report import report_html
+
+        report: str | None = report_html(network, result, shipments=shipments)
+    except Exception:  # a chart that cannot be drawn must not lose the plan
+        log.exception("plan report failed")
+        report = None
+    return result.to_dict(), report
+
+
+Outcome = tuple[str, str, str | None]
+
+
+def _outcome(payload_text: str) -> Outcome:
+    try:
+        data, report = run_plan(json.loads(payload_text))
+        return "done", json.dumps(data, ensure_ascii=False), report
     except SilkrouteError as exc:
-        return "failed", str(exc)
+        return "failed", str(exc), None
     except MemoryError:
-        return "failed", "the plan needs more memory than the server has"
+        return "failed", "the plan needs more memory than the server has", None
     except Exception as exc:  # a bug must fail its job, not the planning process
-        return "failed", f"internal error while planning: {type(exc).__name__}: {exc}"
+        return "failed", f"internal error while planning: {type(exc).__name__}: {exc}", None
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -435,8 +462,9 @@ class PlanProcess:
 
     def run(
         self, payload: dict[str, Any], timeout_s: float, stop: threading.Event
-    ) -> tuple[str, str] | None:
-        """``("done", plan JSON)`` or ``("failed", reason)``; ``None`` if ``stop`` was set."""
+    ) -> Outcome | None:
+        """``("done", plan JSON, report)`` or ``("failed", reason, None)``; ``None`` if ``stop``
+        was set."""
         conn = self._start()
         deadline = time.monotonic() + timeout_s
         try:
@@ -447,16 +475,18 @@ class PlanProcess:
                     return None
                 if time.monotonic() > deadline:
                     self.stop()
-                    return "failed", (
+                    return (
+                        "failed",
                         f"stopped after the server's limit of {timeout_s:g} s per plan job "
-                        "(setting plan_timeout_s); plan fewer shipments or lanes at a time"
+                        "(setting plan_timeout_s); plan fewer shipments or lanes at a time",
+                        None,
                     )
-            status, body = conn.recv()
+            status, body, report = conn.recv()
         except (EOFError, OSError):
             code = self.stop()
             hint = " (killed: out of memory?)" if code == -signal.SIGKILL else ""
-            return "failed", f"the planning process died with exit code {code}{hint}"
-        return str(status), str(body)
+            return "failed", f"the planning process died with exit code {code}{hint}", None
+        return str(status), str(body), None if report is None else str(report)
 
     def stop(self) -> int | None:
         """End the child (if any); its exit code."""
@@ -526,7 +556,7 @@ class PlanWorker:
         outcome = self._process.run(job.request, self.timeout_s, self._stop)
         self._record(job.id, outcome)
 
-    def _record(self, job_id: str, outcome: tuple[str, str] | None) -> None:
+    def _record(self, job_id: str, outcome: Outcome | None) -> None:
         """Write the outcome, retrying while the database is unavailable; a result that still
         cannot be written leaves the job 'running', which the next start re-runs."""
         delay = 0.5
@@ -535,7 +565,7 @@ class PlanWorker:
                 if outcome is None:
                     self.store.release(job_id)
                 elif outcome[0] == "done":
-                    self.store.finish(job_id, outcome[1])
+                    self.store.finish(job_id, outcome[1], outcome[2])
                 else:
                     self.store.fail(job_id, outcome[1])
                 if outcome is not None:

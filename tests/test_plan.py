@@ -238,6 +238,10 @@ def test_cli_plan_writes_json_and_csv_and_nothing_on_bad_input(tmp_path: Path) -
         )
         assert result.exit_code == 0, result.output
         assert (tmp_path / name).stat().st_size > 100
+    report = tmp_path / "report"
+    result = runner.invoke(app, ["plan", str(good), "--report", str(report), "--network", pack])
+    assert result.exit_code == 0, result.output
+    assert (report / "index.html").stat().st_size > 1000
     bad = tmp_path / "bad.csv"
     bad.write_text(
         SHIPMENTS_HEADER + "s1,alpha,delta,4,2026-12-05,2026-12-12\ns2,alpha,mars,1,2026-12-05,\n",

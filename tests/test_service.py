@@ -369,6 +369,11 @@ def test_plan_job_runs_to_done(client: TestClient) -> None:
     assert {s["id"] for s in plan["shipments"]} == {"A", "B"}
     for resource in plan["resources"]:
         assert resource["used_teu"] <= resource["capacity_teu"] + 1e-6
+    report = client.get(f"/v1/plans/{job['id']}/report")
+    assert report.status_code == 200
+    assert report.headers["content-type"].startswith("text/html")
+    assert "<img" in report.text and "http://" not in report.text and "https://" not in report.text
+    assert client.get("/v1/plans/nope/report").status_code == 404
 
 
 def test_plan_with_scenario_and_default_ids(client: TestClient) -> None:
