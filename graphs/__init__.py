@@ -12,6 +12,9 @@ from graphs.errors import (
     InputError as InputError,
 )
 from graphs.errors import (
+    NoRouteError as NoRouteError,
+)
+from graphs.errors import (
     SilkrouteError as SilkrouteError,
 )
 from graphs.errors import (
@@ -45,7 +48,7 @@ def load_network(path: str | Path | None = None) -> Network:
 @lru_cache(maxsize=8)
 def _load_cached(directory: Path, stamp: tuple[tuple[str, int], ...]) -> Network:
     return build_network(read_pack(directory), source=str(directory))
-from graphs.errors import NoRouteError as NoRouteError  # noqa: E402
+
 
 # OSM road graphs pull in osmnx and geopandas (seconds to import): loaded on first use.
 _ROADS = ("RoadGraph", "RoadLeg", "SnappedPoint", "load_road_graph", "road_leg")
