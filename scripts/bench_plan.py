@@ -2,8 +2,9 @@
 
     python scripts/bench_plan.py [--sizes 100 1000 10000] [--seed 3]
 
-The project plans against its booked share of each capacity (``--share``, 8 % by default; a
-service gets four times that share, as a project books whole wagons on a train).
+The project plans against its booked share of each capacity (``--share``: 8 % for 1,000
+shipments by default, scaled with the number of shipments so that load over capacity stays the
+same at every size; a service gets four times that share, as a project books whole wagons).
 For each size, in a fresh subprocess (so peak memory is that size's own): wall time, peak RSS,
 solver status, gap, and cost / lateness / unplanned against the greedy one-at-a-time baseline
 computed in the same process. Prints one JSON object per size.
@@ -135,7 +136,10 @@ def main() -> None:
     limits = {100: 30.0, 1000: 60.0, 10000: 600.0}
     if args.one is not None:
         limit = limits.get(args.one, 60.0)
-        print(json.dumps(run_one(args.one, args.seed, limit, args.share)))
+        # The same load against capacity at every size: a project ten times larger books ten
+        # times the share (up to the whole capacity).
+        share = min(1.0, args.share * args.one / 1000)
+        print(json.dumps(run_one(args.one, args.seed, limit, share)))
         return
     for size in args.sizes:
         out = subprocess.run(
