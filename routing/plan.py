@@ -214,15 +214,7 @@ def delayed(network: Network, route: Route, weeks: int, teu: float) -> Route:
         note=f"deferred {weeks} week(s) by the plan for capacity",
     )
     shifted = route.shifted(delta)
-    steps = (wait, *shifted.steps)
-    days = sum(s.hours for s in steps) / 24
-    co2 = sum(s.co2e_kg for s in steps)
-    generalized = (
-        sum(s.cost_usd for s in steps)
-        + route.value_of_time_usd_per_day * days
-        + route.carbon_price_usd_per_t * co2 / 1000
-    )
-    return replace(shifted, ready=route.ready, steps=steps, generalized_usd=generalized)
+    return replace(shifted, ready=route.ready, steps=(wait, *shifted.steps))
 
 
 class _CandidateCache:

@@ -106,7 +106,6 @@ class Route:
     objective: str
     ready: datetime
     steps: tuple[Step, ...]
-    generalized_usd: float
     countries: tuple[str, ...]
     coordinates: tuple[tuple[float, float], ...]
     value_of_time_usd_per_day: float = 0.0
@@ -121,6 +120,15 @@ class Route:
     @property
     def arrive(self) -> datetime:
         return self.steps[-1].end if self.steps else self.ready
+
+    @property
+    def generalized_usd(self) -> float:
+        """Cost + value of time x door-to-door days + carbon price x t CO2e."""
+        return (
+            self.cost_usd
+            + self.value_of_time_usd_per_day * self.transit_days
+            + self.carbon_price_usd_per_t * self.co2e_kg / 1000
+        )
 
     @property
     def cost_usd(self) -> float:
@@ -187,14 +195,7 @@ class Route:
             )
             for step in self.steps
         )
-        days = sum(step.hours for step in steps) / 24
-        co2 = sum(step.co2e_kg for step in steps)
-        generalized = (
-            sum(step.cost_usd for step in steps)
-            + self.value_of_time_usd_per_day * days
-            + self.carbon_price_usd_per_t * co2 / 1000
-        )
-        return replace(self, steps=steps, generalized_usd=generalized)
+        return replace(self, steps=steps)
 
     def shifted(self, delta: timedelta) -> Route:
         """The same route started ``delta`` later (valid for whole weeks: schedules are weekly)."""

@@ -254,22 +254,6 @@ def _objective_value(query: Query, route: Route) -> float:
 def explain_no_route(query: Query) -> str:
     """Say which constraint or limit cut the last way through."""
     origin, dest = query.origin.name, query.destination.name
-    free = replace(
-        query,
-        avoid_nodes=frozenset(),
-        avoid_countries=frozenset(),
-        avoid_crossings=frozenset(),
-        avoid_modes=frozenset(),
-        max_hours=None,
-        max_cost_usd=None,
-        check_fit=False,
-        pareto=False,
-        objective="cost",
-        _memo={},
-    )
-    if not search(free):
-        return f"{origin} and {dest} are not connected in the network"
-    reasons = []
     unbanned = replace(
         query,
         avoid_nodes=frozenset(),
@@ -281,6 +265,9 @@ def explain_no_route(query: Query) -> str:
         pareto=False,
         _memo={},
     )
+    if not search(replace(unbanned, check_fit=False, objective="cost", _memo={})):
+        return f"{origin} and {dest} are not connected in the network"
+    reasons = []
     fitting = search(unbanned)
     if not fitting:
         reasons.append(_misfit_reason(replace(unbanned, check_fit=False, _memo={})))

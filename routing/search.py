@@ -594,19 +594,12 @@ def build_route(query: Query, label: Label, objective: str) -> Route:
             path.append(step.to_node)
     countries = tuple(dict.fromkeys(net.nodes[node_id].country for node_id in path))
     coordinates = tuple((net.nodes[n].lon, net.nodes[n].lat) for n in path)
-    cost = sum(step.cost_usd for step in steps)
-    co2 = sum(step.co2e_kg for step in steps)
-    days = sum(step.hours for step in steps) / 24
-    generalized = (
-        cost + query.value_of_time_usd_per_day * days + query.carbon_price_usd_per_t * co2 / 1000
-    )
     return Route(
         origin=query.origin.id,
         destination=query.destination.id,
         objective=objective,
         ready=query.ready,
         steps=tuple(steps),
-        generalized_usd=generalized,
         countries=countries,
         coordinates=coordinates,
         value_of_time_usd_per_day=query.value_of_time_usd_per_day,
