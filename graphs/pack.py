@@ -138,8 +138,13 @@ def _country(text: str) -> str:
     return text
 
 
-_NONNEG = _number()
-_POSITIVE = _number(low=1e-9)
+# Upper bounds reject figures no real network has (and that would overflow the arithmetic).
+_USD = _number(0, 1e7)
+_USD_PER_KM = _number(0, 1e4)
+_HOURS = _number(0, 1e4)
+_CAPACITY = _optional(_number(1e-6, 1e8))
+_SIZE_M = _optional(_number(1e-3, 1e3))
+_TONNES = _number(1e-3, 1e5)
 
 COLUMNS: dict[str, dict[str, Parser]] = {
     "nodes.csv": {
@@ -151,10 +156,10 @@ COLUMNS: dict[str, dict[str, Parser]] = {
         "lat": _number(-90, 90),
         "lon": _number(-180, 180),
         "modes": _modes,
-        "handling_usd_per_teu": _NONNEG,
-        "handling_hours": _NONNEG,
-        "storage_usd_per_teu_day": _NONNEG,
-        "lift_capacity_t": _optional(_NONNEG),
+        "handling_usd_per_teu": _USD,
+        "handling_hours": _HOURS,
+        "storage_usd_per_teu_day": _USD,
+        "lift_capacity_t": _optional(_TONNES),
         "source": _text,
     },
     "links.csv": {
@@ -164,16 +169,16 @@ COLUMNS: dict[str, dict[str, Parser]] = {
         "mode": _choice(*MODES),
         "gauge_mm": _optional(_gauge),
         "traction": _optional(_choice("electric", "diesel")),
-        "distance_km": _POSITIVE,
-        "speed_kmh": _POSITIVE,
-        "usd_per_teu": _NONNEG,
-        "usd_per_teu_km": _NONNEG,
-        "usd_per_t_km": _NONNEG,
-        "capacity_teu_per_week": _optional(_POSITIVE),
-        "max_length_m": _optional(_POSITIVE),
-        "max_width_m": _optional(_POSITIVE),
-        "max_height_m": _optional(_POSITIVE),
-        "max_piece_t": _optional(_POSITIVE),
+        "distance_km": _number(1e-3, 4e4),
+        "speed_kmh": _number(0.5, 1e3),
+        "usd_per_teu": _USD,
+        "usd_per_teu_km": _USD_PER_KM,
+        "usd_per_t_km": _USD_PER_KM,
+        "capacity_teu_per_week": _CAPACITY,
+        "max_length_m": _SIZE_M,
+        "max_width_m": _SIZE_M,
+        "max_height_m": _SIZE_M,
+        "max_piece_t": _optional(_TONNES),
         "oneway": _boolean,
         "source": _text,
     },
@@ -183,14 +188,14 @@ COLUMNS: dict[str, dict[str, Parser]] = {
         "from": _slug,
         "to": _slug,
         "mode": _choice("rail", "road", "ferry"),
-        "dwell_hours": _NONNEG,
-        "dwell_p90_hours": _NONNEG,
-        "fee_usd_per_teu": _NONNEG,
+        "dwell_hours": _HOURS,
+        "dwell_p90_hours": _HOURS,
+        "fee_usd_per_teu": _USD,
         "gauge_change": _boolean,
-        "transhipment_usd_per_teu": _optional(_NONNEG),
-        "transhipment_hours": _optional(_NONNEG),
+        "transhipment_usd_per_teu": _optional(_USD),
+        "transhipment_hours": _optional(_HOURS),
         "open_weekdays": parse_weekdays,
-        "capacity_teu_per_week": _optional(_POSITIVE),
+        "capacity_teu_per_week": _CAPACITY,
         "oneway": _boolean,
         "source": _text,
     },
@@ -201,9 +206,9 @@ COLUMNS: dict[str, dict[str, Parser]] = {
         "stops": _items,
         "weekdays": parse_weekdays,
         "departure_hour_utc": _number(0, 23),
-        "transit_hours": _POSITIVE,
-        "usd_per_teu": _NONNEG,
-        "capacity_teu": _POSITIVE,
+        "transit_hours": _number(1e-3, 1e4),
+        "usd_per_teu": _USD,
+        "capacity_teu": _number(1e-6, 1e8),
         "source": _text,
     },
     "emission_factors.csv": {
@@ -214,10 +219,10 @@ COLUMNS: dict[str, dict[str, Parser]] = {
     "oversize.csv": {
         "mode": _choice(*MODES),
         "class": _number(1, 9),
-        "width_over_m": _optional(_POSITIVE),
-        "height_over_m": _optional(_POSITIVE),
-        "length_over_m": _optional(_POSITIVE),
-        "weight_over_t": _optional(_POSITIVE),
+        "width_over_m": _SIZE_M,
+        "height_over_m": _SIZE_M,
+        "length_over_m": _SIZE_M,
+        "weight_over_t": _optional(_TONNES),
         "surcharge_pct": _number(0, 1000),
         "source": _text,
     },
@@ -229,7 +234,7 @@ COLUMNS: dict[str, dict[str, Parser]] = {
             "value_of_time_pct_per_year",
             "piece_min_chargeable_t",
         ),
-        "value": _POSITIVE,
+        "value": _number(1e-6, 1e6),
         "unit": str,
         "source": _text,
     },
@@ -266,6 +271,11 @@ def read_table(path: Path, columns: dict[str, Parser]) -> list[Row]:
             if header is None:
                 raise DataPackError("is empty; expected a header row", file=name, line=1)
             header = [column.strip().lstrip("\ufeff") for column in header]
+            for column in header:
+                if header.count(column) > 1:
+                    raise DataPackError(
+                        "is named twice in the header", file=name, line=1, column=column
+                    )
             missing = [column for column in columns if column not in header]
             if missing:
                 raise DataPackError(
@@ -291,7 +301,7 @@ def _parse_rows(
 ) -> Iterator[Row]:
     for count, cells in enumerate(reader, start=1):
         line = getattr(reader, "line_num", count + 1)
-        if count > MAX_ROWS_PER_FILE:
+        if count > MAX_ROWS_PER_FILE:  # blank rows count too
             raise DataPackError(f"has more than {MAX_ROWS_PER_FILE} rows", file=name, line=line)
         if not any(cell.strip() for cell in cells):
             continue

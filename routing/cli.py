@@ -142,6 +142,8 @@ def read_scenario(path: Path) -> dict[str, Any]:
         raise DataPackError(
             f"is not valid JSON: {exc.msg}", file=path.name, line=exc.lineno
         ) from None
+    except RecursionError:
+        raise DataPackError("is nested too deeply to be a scenario", file=path.name) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

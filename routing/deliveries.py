@@ -33,6 +33,10 @@ def read_deliveries(lines: Iterable[str], file: str = "deliveries.csv") -> list[
         if not any(header):
             raise DataPackError("is empty; expected a header row", file=file, line=1)
         for column in header:
+            if header.count(column) > 1:
+                raise DataPackError(
+                    "is named twice in the header", file=file, line=1, column=column
+                )
             if column not in _REQUIRED + _OPTIONAL:
                 raise DataPackError(f"unknown column '{column}'", file=file, line=1, column=column)
         for column in _REQUIRED:
@@ -40,8 +44,12 @@ def read_deliveries(lines: Iterable[str], file: str = "deliveries.csv") -> list[
                 raise DataPackError("is missing", file=file, line=1, column=column)
         out: list[Delivery] = []
         seen: set[str] = set()
-        for cells in reader:
+        for count, cells in enumerate(reader, start=1):
             line = reader.line_num
+            if count > MAX_DELIVERIES * 10:  # blank rows count toward a bound as well
+                raise DataPackError(
+                    f"has more than {MAX_DELIVERIES * 10} rows", file=file, line=line
+                )
             if not any(cell.strip() for cell in cells):
                 continue
             if len(out) >= MAX_DELIVERIES:

@@ -19,10 +19,15 @@ MAX_PIECES = 10_000
 def _positive(value: float | None, name: str, *, upper: float = math.inf) -> None:
     if value is None:
         return
-    if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise InputError(f"must be a positive number, got {value!r}", field=name)
-    if value > upper:
-        raise InputError(f"{value:g} is more than the limit of {upper:g}", field=name)
+    # Compare before any float conversion: a huge int overflows math.isfinite, NaN fails both.
+    if not 0 < value <= upper:
+        if value > upper:
+            raise InputError(
+                f"{float(min(value, 1e308)):g} is more than the limit of {upper:g}", field=name
+            )
+        raise InputError(f"must be a positive number, got {value!r}", field=name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +145,7 @@ def parse_datetime(value: str | date | datetime, field_name: str) -> datetime:
         raise InputError(f"{value!r} is not a date", field_name)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    moment = moment.astimezone(UTC)
+    moment = moment.astimezone(UTC) if 1 < moment.year < 9999 else moment  # else overflows
     if not 2000 <= moment.year <= 2100:
         raise InputError(f"{moment.date()} is outside the years 2000-2100", field_name)
     return moment
@@ -180,10 +185,18 @@ class Shipment:
                 raise InputError(f"{due.date()} is before ready {ready.date()}", "due")
             object.__setattr__(self, "due", due)
         _positive(self.value_usd, "value_usd", upper=1e12)
-        if not isinstance(self.priority, int) or not 1 <= self.priority <= 10:
+        if isinstance(self.priority, bool) or not isinstance(self.priority, int):
             raise InputError(f"must be a whole number 1-10, got {self.priority!r}", "priority")
+        if not 1 <= self.priority <= 10:
+            raise InputError(f"must be a whole number 1-10, got {self.priority!r}", "priority")
+        countries = self.avoid_countries
+        if isinstance(countries, str) or not isinstance(countries, tuple | list):
+            raise InputError("must be a list of country codes", "avoid_countries")
+        for code in countries:
+            if not isinstance(code, str) or len(code.strip()) > 8:
+                raise InputError(f"{code!r} is not a country code", "avoid_countries")
         object.__setattr__(
-            self, "avoid_countries", tuple(c.strip().upper() for c in self.avoid_countries)
+            self, "avoid_countries", tuple(c.strip().upper() for c in countries if c.strip())
         )
 
     @property

@@ -47,11 +47,22 @@ class Avoid:
         crossings: Iterable[str] = (),
         modes: Iterable[str] = (),
     ) -> Avoid:
+        def texts(items: Iterable[str], name: str) -> list[str]:
+            if isinstance(items, str):
+                items = items.split(",")
+            out = []
+            for item in items:
+                if not isinstance(item, str):
+                    raise InputError(f"{item!r} is not text", f"avoid.{name}")
+                if item.strip():
+                    out.append(item.strip())
+            return out
+
         return cls(
-            frozenset(c.strip().upper() for c in countries if c.strip()),
-            frozenset(n.strip() for n in nodes if n.strip()),
-            frozenset(c.strip().removesuffix(":rev") for c in crossings if c.strip()),
-            frozenset(m.strip().lower() for m in modes if m.strip()),
+            frozenset(c.upper() for c in texts(countries, "countries")),
+            frozenset(texts(nodes, "nodes")),
+            frozenset(c.removesuffix(":rev") for c in texts(crossings, "crossings")),
+            frozenset(m.lower() for m in texts(modes, "modes")),
         )
 
 
@@ -112,19 +123,20 @@ def make_query(
     for place, role in ((origin, "origin"), (destination, "destination")):
         if place.id in avoid_nodes or place.country in avoid.countries:
             raise InputError(f"{place.name} ({place.country}) is itself avoided", role)
-    for name, value in (
-        ("max_transit_days", max_transit_days),
-        ("max_cost_usd", max_cost_usd),
+    for name, value, low, high in (
+        ("max_transit_days", max_transit_days, 0.0, 10_000.0),
+        ("max_cost_usd", max_cost_usd, 0.0, 1e12),
+        ("carbon_price_usd_per_t", carbon_price_usd_per_t, -1e-12, 10_000.0),
+        ("value_of_time_usd_per_day", value_of_time_usd_per_day, -1e-12, 1e9),
     ):
-        if value is not None and not value > 0:
-            raise InputError(f"must be positive, got {value!r}", name)
-    if carbon_price_usd_per_t < 0 or carbon_price_usd_per_t > 10_000:
-        raise InputError("must be between 0 and 10,000", "carbon_price_usd_per_t")
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or not low < value <= high:
+            span = f"above 0 up to {high:g}" if low >= 0 else f"from 0 to {high:g}"
+            raise InputError(f"must be a number {span}, got {value!r}", name)
     if value_of_time_usd_per_day is None:
         pct = network.parameters.value_of_time_pct_per_year
         value_of_time_usd_per_day = (shipment.value_usd or 0.0) * pct / 100 / 365
-    elif value_of_time_usd_per_day < 0:
-        raise InputError("must not be negative", "value_of_time_usd_per_day")
     return Query(
         network=network,
         origin=origin,
@@ -166,6 +178,8 @@ def find_routes(
     the ones before it. With ``pareto=True``, the routes non-dominated in cost and transit time,
     fastest first. Raises ``NoRouteError`` with the reason when no route satisfies the request.
     """
+    if isinstance(alternatives, bool) or not isinstance(alternatives, int):
+        raise InputError(f"must be a whole number, got {alternatives!r}", "alternatives")
     if not 0 <= alternatives <= MAX_ALTERNATIVES:
         raise InputError(f"must be between 0 and {MAX_ALTERNATIVES}", "alternatives")
     query = make_query(

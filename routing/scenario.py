@@ -19,7 +19,6 @@ Ids are data-row ids (both directions are affected).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -76,7 +75,7 @@ def _number(
     value = entry.get(key)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _error(file, f"{where}.{key}", f"needs a number, got {value!r}")
-    if not math.isfinite(value) or not low <= value <= high:
+    if not low <= value <= high:  # also rejects NaN, and ints too big for math.isfinite
         raise _error(file, f"{where}.{key}", f"{value} is out of range [{low:g}, {high:g}]")
     return float(value)
 

@@ -47,6 +47,8 @@ def read_shipments(
         raise DataPackError("is empty; expected a header row", file=file, line=1)
     header = [cell.strip().lstrip("\ufeff").lower() for cell in header]
     for column in header:
+        if header.count(column) > 1:
+            raise DataPackError("is named twice in the header", file=file, line=1, column=column)
         if column not in REQUIRED + OPTIONAL:
             raise DataPackError(f"unknown column '{column}'", file=file, line=1, column=column)
     for column in REQUIRED:
@@ -57,16 +59,17 @@ def read_shipments(
     shipments: list[Shipment] = []
     seen: dict[str, int] = {}
     try:
-        for cells in reader:
+        for count, cells in enumerate(reader, start=1):
             line = reader.line_num
-            if not any(cell.strip() for cell in cells):
-                continue
-            if len(shipments) >= MAX_SHIPMENT_ROWS:
+            # Blank rows count too: a file of a million empty lines is refused, not read.
+            if count > MAX_SHIPMENT_ROWS:
                 raise DataPackError(
                     f"has more than {MAX_SHIPMENT_ROWS} shipments; split the file",
                     file=file,
                     line=line,
                 )
+            if not any(cell.strip() for cell in cells):
+                continue
             if len(cells) != len(header):
                 raise DataPackError(
                     f"has {len(cells)} cells but the header has {len(header)}",
