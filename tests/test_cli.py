@@ -126,3 +126,23 @@ def test_network_check_names_the_bad_cell(tiny_copy: Path) -> None:
     assert code == 2
     assert "nodes.csv, line 2, column 'lon'" in err
     assert invoke("network", "--check", TINY)[0] == 0
+
+
+def test_disk_full_leaves_no_partial_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ENOSPC while writing: exit 2 naming the file, the old file intact, no temporary left."""
+    import errno
+
+    out = tmp_path / "net.json"
+    out.write_text("previous plan", encoding="utf-8")
+
+    def full(_: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("routing.cli.os.fsync", full)
+    code, _, err = invoke("network", "--geojson", str(out), "--network", TINY)
+    assert code == 2
+    assert "cannot write" in err and "No space left on device" in err
+    assert out.read_text(encoding="utf-8") == "previous plan"
+    assert [p.name for p in tmp_path.iterdir()] == ["net.json"]
