@@ -118,7 +118,10 @@ class Query:
 class Label:
     """A partial route reaching ``state`` at ``t`` hours after ready."""
 
-    __slots__ = ("alive", "co2", "cost", "dist", "last", "parent", "primary", "state", "steps", "t")
+    __slots__ = (
+        "alive", "co2", "cost", "dist", "last", "parent", "primary", "state", "steps", "t",
+        "visited",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -131,8 +134,10 @@ class Label:
         parent: Label | None,
         steps: tuple[RawStep, ...],
         last: str,
+        visited: int = 0,
     ) -> None:
         self.state = state
+        self.visited = visited
         self.t = t
         self.cost = cost
         self.co2 = co2
@@ -276,6 +281,7 @@ class _Search:
         self.h_co2 = bounds.co2_per_t
         # Pieces pay per tonne-km, so the per-TEU cost bound does not apply to them.
         self.cost_scale = 0.0 if query.terms.is_pieces else query.terms.teu
+        self.bit = {node_id: 1 << i for i, node_id in enumerate(self.net.nodes)}
         self.co2_scale = query.terms.tonnes
         # Scenario closures as hour windows after ready, by (kind, data-row id).
         self.closed: dict[tuple[str, str], list[tuple[float, float]]] = {}
@@ -377,8 +383,21 @@ class _Search:
         heapq.heappush(self.heap, (key, label.t, next(self.counter), label))
 
     def extend(
-        self, label: Label, state: State, steps: list[RawStep], last: str, dist: float = 0.0
+        self,
+        label: Label,
+        state: State,
+        steps: list[RawStep],
+        last: str,
+        dist: float = 0.0,
+        entered: int = 0,
     ) -> None:
+        """Push the label ``steps`` lead to; ``entered`` are the places (as bits) it enters.
+
+        A route never comes back to a place: where waiting costs storage, a loop that costs
+        nothing would otherwise beat waiting, lap after lap.
+        """
+        if label.visited & entered:
+            return
         cost, co2 = _step_cost(steps)
         new_cost = label.cost + cost
         new_co2 = label.co2 + co2
@@ -394,6 +413,7 @@ class _Search:
                 label,
                 tuple(s for s in steps if s[0] != "wait" or s[2] - s[1] > _EPS),
                 last,
+                label.visited | entered,
             )
         )
 
@@ -406,7 +426,10 @@ class _Search:
             for mode in self.net.node_modes(origin.id):
                 if mode in origin.modes and mode not in q.avoid_modes:
                     step, _, _ = _handle(origin, 0.0, q.terms, f"load onto {mode}")
-                    root = Label((origin.id, mode), 0.0, 0.0, 0.0, 0.0, 0.0, None, (), "start")
+                    root = Label(
+                        (origin.id, mode), 0.0, 0.0, 0.0, 0.0, 0.0, None, (), "start",
+                        self.bit[origin.id],
+                    )  # fmt: skip
                     self.extend(root, (origin.id, mode), [step], "load")
         while self.heap:
             key, _, _, label = heapq.heappop(self.heap)
@@ -512,7 +535,7 @@ class _Search:
                 t += hours
             cost, hours, co2 = costs.move(self.net, link, q.terms)
             steps.append(_move(link, None, t, t + hours, cost, co2))
-            self.extend(label, succ, steps, "move", link.distance_km)
+            self.extend(label, succ, steps, "move", link.distance_km, self.bit[link.to_node])
             return
         service: Service = data["service"]
         if not q.service_ok(service):
@@ -531,7 +554,10 @@ class _Search:
             note = f"next {service.name} departs {day} {service.departure_hour_utc:02d}:00 UTC"
             steps.append(_wait(node, label.t, departs, q.terms, note))
         ride, _, km = _ride_steps(self.net, service, q.terms, departs)
-        self.extend(label, succ, steps + ride, "service", km)
+        entered = 0
+        for stop in service.stops[1:]:
+            entered |= self.bit[stop]
+        self.extend(label, succ, steps + ride, "service", km, entered)
 
 
 def reachable(query: Query) -> bool:

@@ -253,3 +253,20 @@ def test_cli_plan_writes_json_and_csv_and_nothing_on_bad_input(tmp_path: Path) -
     assert "bad.csv, line 3, column 'destination'" in result.output
     assert not out.exists()
     assert not list(tmp_path.glob(".out.json*"))
+
+
+def test_free_links_do_not_make_loops_pay(tiny: Network) -> None:
+    """With tariffs scaled to zero a loop costs nothing while waiting costs storage: the search
+    must still end, with a route that never comes back to a place."""
+    free = apply_scenario(
+        tiny,
+        {
+            "tariffs": [
+                {"link": k, "scale": 0}
+                for k in ("alpha-bcn-road", "bcn-bkz-road", "bkz-gamma-road", "gamma-delta-road")
+            ]
+        },
+    )
+    route = find_routes(free, Shipment("alpha", "delta", Cargo(teu=1), ready="2026-12-05"))[0]
+    places = [s.to_node for s in route.steps if s.kind == "move"]
+    assert len(places) == len(set(places)) and route.origin not in places
