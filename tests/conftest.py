@@ -39,3 +39,12 @@ def tiny_copy(tmp_path: Path) -> Path:
     for source in (PACKS / "tiny").glob("*.csv"):
         (target / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
     return target
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print how many input-fuzzing cases each surface tried and how they ended."""
+    import sys
+
+    fuzzing = sys.modules.get("tests.fuzz_strategies")
+    if fuzzing is not None:
+        fuzzing.report(terminalreporter)
