@@ -486,7 +486,7 @@ def tours(
 ) -> None:
     """Delivery tours from a depot (railhead) to sites, with OR-Tools' routing solver."""
     from routing.deliveries import read_deliveries, tours_problem, tours_to_dict
-    from routing.lastmile import parse_coordinates
+    from routing.lastmile import place_coordinates
     from routing.tours import Depot, Fleet, solve_tours
 
     if not 0 < time_limit <= 600:
@@ -494,10 +494,7 @@ def tours(
     net = _load(network)
     road_graph = _load_roads(roads)
     with user_errors():
-        coordinates = parse_coordinates(depot)
-        if coordinates is None:
-            place = net.resolve(depot)
-            coordinates = (place.lat, place.lon)
+        coordinates = place_coordinates(net, depot)
         try:
             with deliveries_csv.open(encoding="utf-8", newline="") as handle:
                 drops = read_deliveries(handle, file=deliveries_csv.name)

@@ -45,6 +45,15 @@ def parse_coordinates(text: str) -> tuple[float, float] | None:
     return lat, lon
 
 
+def place_coordinates(network: Network, text: str) -> tuple[float, float]:
+    """``(lat, lon)`` of a place named or given as ``"lat,lon"``."""
+    coordinates = parse_coordinates(text)
+    if coordinates is None:
+        place = network.resolve(text)
+        coordinates = (place.lat, place.lon)
+    return coordinates
+
+
 def site_id(lat: float, lon: float) -> str:
     return f"site-{lat:.4f}-{lon:.4f}".replace(".", "p").replace("--", "-s")
 

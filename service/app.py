@@ -47,7 +47,7 @@ from graphs.errors import (
 )
 from graphs.export import network_geojson, network_to_dict
 from routing.deliveries import tours_problem, tours_to_dict
-from routing.lastmile import parse_coordinates
+from routing.lastmile import place_coordinates
 from routing.routes import Avoid, find_routes, routes_answer
 from routing.scenario import apply_scenario
 from routing.tours import Delivery, Depot, Fleet, solve_tours
@@ -727,10 +727,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 ["body", "time_limit_s"],
                 f"at most {settings.max_solver_seconds:g} s on this server",
             )
-        coordinates = parse_coordinates(body.depot)
-        if coordinates is None:
-            place = service.network.resolve(body.depot)
-            coordinates = (place.lat, place.lon)
+        coordinates = place_coordinates(service.network, body.depot)
         drops = [
             Delivery(
                 id=d.id,
