@@ -169,6 +169,8 @@ class Shipment:
     avoid_countries: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        if not isinstance(self.id, str) or len(self.id) > 100:
+            raise InputError(f"must be text of at most 100 characters, got {self.id!r:.60}", "id")
         for name in ("origin", "destination"):
             value = getattr(self, name)
             if not isinstance(value, str) or not value.strip():

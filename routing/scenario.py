@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from graphs.errors import DataPackError
+from graphs.errors import DataPackError, InputError
 from graphs.network import Closure, Network, build_network
 from routing.model import parse_datetime
 
@@ -85,8 +85,8 @@ def _when(entry: Mapping[str, Any], key: str, where: str, file: str) -> datetime
         raise _error(file, f"{where}.{key}", "is required (YYYY-MM-DD)")
     try:
         return parse_datetime(entry[key], key)
-    except ValueError as exc:
-        raise _error(file, f"{where}.{key}", str(exc)) from None
+    except InputError as exc:
+        raise _error(file, f"{where}.{key}", exc.detail) from None
 
 
 def apply_scenario(network: Network, data: Mapping[str, Any], file: str = "scenario") -> Network:

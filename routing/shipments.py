@@ -38,6 +38,8 @@ def read_shipments(
     lines: Iterable[str], network: Network, file: str = "shipments.csv"
 ) -> list[Shipment]:
     """Parse and validate shipment rows; places must resolve in ``network``."""
+    if isinstance(lines, str | bytes):
+        raise InputError("give the file's lines (an open file or a list), not one string", "lines")
     reader = csv.reader(lines)
     try:
         header = next(reader, None)
