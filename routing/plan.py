@@ -282,13 +282,13 @@ def _week_start(moment: datetime) -> datetime:
 def _candidates(
     network: Network,
     shipments: Sequence[Shipment],
+    teu: Sequence[float],
     settings: PlanSettings,
     progress: Progress | None,
 ) -> list[list[Candidate] | str]:
     cache = _CandidateCache(network, settings)
     out: list[list[Candidate] | str] = []
     for i, shipment in enumerate(shipments):
-        terms = CargoTerms.of(shipment.cargo, network)
         try:
             found = cache.routes_for(shipment)
         except SilkrouteError as exc:
@@ -301,8 +301,8 @@ def _candidates(
                     _candidate(
                         network,
                         shipment,
-                        delayed(network, route, weeks, terms.teu),
-                        terms.teu,
+                        delayed(network, route, weeks, teu[i]),
+                        teu[i],
                         settings,
                     )
                     for route in found
@@ -388,8 +388,8 @@ def plan(
         duplicate = next(i for i in ids if ids.count(i) > 1)
         raise InputError(f"shipment id '{duplicate}' appears twice", "shipments.id")
     started = time.perf_counter()
-    options = _candidates(network, shipments, settings, progress)
     teu = [CargoTerms.of(s.cargo, network).teu for s in shipments]
+    options = _candidates(network, shipments, teu, settings, progress)
     penalties = [
         settings.unplanned_usd_per_teu * teu[i] * s.priority for i, s in enumerate(shipments)
     ]

@@ -14,6 +14,7 @@ dominates a later one only if its cost plus that storage is still no more.
 from __future__ import annotations
 
 import bisect
+import functools
 import heapq
 import itertools
 from collections.abc import Iterator
@@ -176,7 +177,7 @@ class _Clock:
             moment = ((self.offset + moment) // 24 + 1) * 24 - self.offset
         return moment
 
-    def next_departure(self, t: float, departures: list[float]) -> float:
+    def next_departure(self, t: float, departures: tuple[float, ...]) -> float:
         hour_of_week = (self.offset + t) % HOURS_PER_WEEK
         i = bisect.bisect_left(departures, hour_of_week - _EPS)
         if i < len(departures):
@@ -184,8 +185,10 @@ class _Clock:
         return t + departures[0] + HOURS_PER_WEEK - hour_of_week
 
 
-def _departures(service: Service) -> list[float]:
-    return sorted(day * 24.0 + service.departure_hour_utc for day in service.weekdays)
+@functools.cache
+def _departures(service: Service) -> tuple[float, ...]:
+    """Hours of the week the service departs, sorted (once per service, not per relaxation)."""
+    return tuple(sorted(day * 24.0 + service.departure_hour_utc for day in service.weekdays))
 
 
 def _weekday_names(days: frozenset[int]) -> str:
