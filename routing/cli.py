@@ -485,16 +485,13 @@ def tours(
     network: NetworkOption = None,
 ) -> None:
     """Delivery tours from a depot (railhead) to sites, with OR-Tools' routing solver."""
-    from routing.deliveries import read_deliveries, tours_problem, tours_to_dict
-    from routing.lastmile import place_coordinates
-    from routing.tours import Depot, Fleet, solve_tours
+    from routing.deliveries import read_deliveries, tours_answer
 
     if not 0 < time_limit <= 600:
         fail("--time-limit: must be between 0 and 600 seconds")
     net = _load(network)
     road_graph = _load_roads(roads)
     with user_errors():
-        coordinates = place_coordinates(net, depot)
         try:
             with deliveries_csv.open(encoding="utf-8", newline="") as handle:
                 drops = read_deliveries(handle, file=deliveries_csv.name)
@@ -504,22 +501,19 @@ def tours(
             raise DataPackError(
                 f"cannot be read ({exc.strerror})", file=deliveries_csv.name
             ) from None
-        fleet = Fleet(
+        data = tours_answer(
+            net,
+            depot,
+            drops,
             trucks=trucks,
             payload_t=payload_t,
-            oversize_capable=min(oversize_trucks, trucks),
+            oversize_trucks=oversize_trucks,
             speed_kph=speed_kph,
-        )
-        problem, measured = tours_problem(
-            Depot(id=depot, lat=coordinates[0], lon=coordinates[1]),
-            drops,
-            fleet,
-            roads=road_graph,
             cost_usd_per_km=cost_usd_per_km,
             objective=objective,
+            time_limit_s=time_limit,
+            roads=road_graph,
         )
-        result = solve_tours(problem, time_limit_s=time_limit)
-    data = tours_to_dict(result, measured)
     if output is not None:
         write_json(output, data)
     if as_json:
@@ -528,7 +522,7 @@ def tours(
         out.print(
             f"{data['served']} of {len(drops)} deliveries on {data['trucks_used']} truck(s): "
             f"{data['distance_km']:,.1f} km, ${data['cost_usd']:,.0f} ({data['status']}; "
-            f"distances {measured})"
+            f"distances {data['distances']})"
         )
         for tour in data["tours"]:
             stops = " → ".join(stop["delivery"] for stop in tour["stops"])

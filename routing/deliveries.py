@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from graphs.errors import DataPackError, InputError, NoRouteError
 from graphs.geo import great_circle_km
-from routing.lastmile import DETOUR_FACTOR
-from routing.tours import Delivery, Depot, Fleet, TourProblem, TourResult
+from graphs.network import Network
+from routing.lastmile import DETOUR_FACTOR, place_coordinates
+from routing.tours import Delivery, Depot, Fleet, TourProblem, TourResult, solve_tours
 
 if TYPE_CHECKING:
     from graphs.roads import RoadGraph
@@ -177,6 +178,39 @@ def tours_problem(
         objective=objective,  # type: ignore[arg-type]
     )
     return problem, measured
+
+
+def tours_answer(
+    network: Network,
+    depot: str,
+    deliveries: Sequence[Delivery],
+    *,
+    trucks: int,
+    payload_t: float,
+    oversize_trucks: int = 0,
+    speed_kph: float = 50.0,
+    cost_usd_per_km: float = 1.5,
+    objective: str = "cost",
+    time_limit_s: float = 10.0,
+    roads: RoadGraph | None = None,
+) -> dict[str, Any]:
+    """Tours from a depot named or given as ``"lat,lon"``: the JSON the CLI and the service give."""
+    lat, lon = place_coordinates(network, depot)
+    fleet = Fleet(
+        trucks=trucks,
+        payload_t=payload_t,
+        oversize_capable=min(oversize_trucks, trucks),
+        speed_kph=speed_kph,
+    )
+    problem, measured = tours_problem(
+        Depot(id=depot, lat=lat, lon=lon),
+        deliveries,
+        fleet,
+        roads=roads,
+        cost_usd_per_km=cost_usd_per_km,
+        objective=objective,
+    )
+    return tours_to_dict(solve_tours(problem, time_limit_s=time_limit_s), measured)
 
 
 def tours_to_dict(result: TourResult, distances: str) -> dict[str, Any]:

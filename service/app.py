@@ -46,11 +46,9 @@ from graphs.errors import (
     UnknownPlaceError,
 )
 from graphs.export import network_geojson, network_to_dict
-from routing.deliveries import tours_problem, tours_to_dict
-from routing.lastmile import place_coordinates
+from routing.deliveries import tours_answer
 from routing.routes import Avoid, find_routes, routes_answer
 from routing.scenario import apply_scenario
-from routing.tours import Delivery, Depot, Fleet, solve_tours
 from service.jobs import JobStore, PlanWorker, QueueFull, StoreUnavailable
 from service.schemas import (
     ErrorBody,
@@ -727,36 +725,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 ["body", "time_limit_s"],
                 f"at most {settings.max_solver_seconds:g} s on this server",
             )
-        coordinates = place_coordinates(service.network, body.depot)
-        drops = [
-            Delivery(
-                id=d.id,
-                lat=d.lat,
-                lon=d.lon,
-                demand_t=d.demand_t,
-                service_hours=d.service_hours,
-                window_start_h=d.window_start_h,
-                window_end_h=d.window_end_h,
-                oversize=d.oversize,
-            )
-            for d in body.deliveries
-        ]
-        fleet = Fleet(
+        answer = tours_answer(
+            service.network,
+            body.depot,
+            [delivery.to_delivery() for delivery in body.deliveries],
             trucks=body.trucks,
             payload_t=body.payload_t,
-            oversize_capable=min(body.oversize_trucks, body.trucks),
+            oversize_trucks=body.oversize_trucks,
             speed_kph=body.speed_kph,
-        )
-        problem, measured = tours_problem(
-            Depot(id=body.depot, lat=coordinates[0], lon=coordinates[1]),
-            drops,
-            fleet,
-            roads=service.roads(),
             cost_usd_per_km=body.cost_usd_per_km,
             objective=body.objective,
+            time_limit_s=body.time_limit_s,
+            roads=service.roads(),
         )
-        result = solve_tours(problem, time_limit_s=body.time_limit_s)
-        return _json(_json_bytes(tours_to_dict(result, measured)))
+        return _json(_json_bytes(answer))
 
     @app.get("/", include_in_schema=False)
     def index() -> Response:

@@ -16,6 +16,7 @@ from graphs.errors import InputError
 from graphs.records import Mode
 from routing.model import MAX_PIECES, MAX_TEU, Cargo, Objective, Shipment
 from routing.routes import MAX_ALTERNATIVES
+from routing.tours import Delivery
 from service.settings import PACK_NAME
 
 Place = Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -267,6 +268,18 @@ class DeliveryIn(BaseModel):
     window_start_h: float | None = Field(default=None, ge=0, le=24 * 365)
     window_end_h: float | None = Field(default=None, ge=0, le=24 * 365)
     oversize: bool = False
+
+    def to_delivery(self) -> Delivery:
+        return Delivery(
+            id=self.id,
+            lat=self.lat,
+            lon=self.lon,
+            demand_t=self.demand_t,
+            service_hours=self.service_hours,
+            window_start_h=self.window_start_h,
+            window_end_h=self.window_end_h,
+            oversize=self.oversize,
+        )
 
 
 class TourRequest(BaseModel):
