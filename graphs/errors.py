@@ -59,6 +59,9 @@ class UnknownPlaceError(SilkrouteError, KeyError):
         self.suggestions = list(suggestions)
         super().__init__(query)
 
+    def __reduce__(self) -> tuple[type[UnknownPlaceError], tuple[str, list[str]]]:
+        return type(self), (self.query, self.suggestions)  # pickles whole, as across processes
+
     def __str__(self) -> str:
         hint = f"; did you mean {', '.join(self.suggestions)}?" if self.suggestions else ""
         return f"unknown place '{self.query}'{hint}"

@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
@@ -66,9 +67,29 @@ class Network:
     def resolve(self, query: str) -> Node:
         return self.places.resolve(query)
 
+    @cached_property
+    def out_edges(self) -> Mapping[State, tuple[tuple[State, dict[str, Any]], ...]]:
+        """Each state's out-edges as ``(successor, edge data)``, flattened once for searches."""
+        return {
+            state: tuple((succ, data) for succ, edges in nbrs.items() for data in edges.values())
+            for state, nbrs in self.graph.succ.items()
+        }
+
+    @cached_property
+    def node_bits(self) -> Mapping[str, int]:
+        """One bit per place, for sets of visited places as integers."""
+        return {node_id: 1 << i for i, node_id in enumerate(self.nodes)}
+
+    @cached_property
+    def _modes_at(self) -> Mapping[str, tuple[str, ...]]:
+        modes: dict[str, list[str]] = defaultdict(list)
+        for place, mode in self.graph.nodes:
+            modes[place].append(mode)
+        return {place: tuple(found) for place, found in modes.items()}
+
     def node_modes(self, node_id: str) -> tuple[str, ...]:
         """Modes of the routing states at a node (the modes of its links and services)."""
-        return tuple(mode for (place, mode) in self.graph.nodes if place == node_id)
+        return self._modes_at.get(node_id, ())
 
     def stats(self) -> dict[str, int]:
         return {

@@ -86,6 +86,11 @@ def can_lift(node: Node, terms: CargoTerms) -> bool:
     return node.lift_capacity_t is not None and node.lift_capacity_t >= terms.lift_t
 
 
+def emissions_kg_per_t(network: Network, link: Link) -> float:
+    """CO2e of one tonne of cargo over a link."""
+    return link.distance_km * network.emission_factors[link.emission_class].kg_co2e_per_tkm
+
+
 def emissions_kg(network: Network, link: Link, terms: CargoTerms) -> float:
     factor = network.emission_factors[link.emission_class].kg_co2e_per_tkm
     return terms.tonnes * link.distance_km * factor

@@ -14,7 +14,8 @@ _TIME_CATEGORY = {"move": "moving", "handle": "handling", "border": "border", "w
 
 
 def iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    """``YYYY-MM-DDTHH:MM:SSZ`` of a UTC moment (seconds truncated, as ``strftime`` would)."""
+    return moment.isoformat(timespec="seconds")[:19] + "Z"
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,10 +125,13 @@ class Route:
     @property
     def generalized_usd(self) -> float:
         """Cost + value of time x door-to-door days + carbon price x t CO2e."""
+        return self._generalized(self.cost_usd, self.transit_days, self.co2e_kg)
+
+    def _generalized(self, cost_usd: float, days: float, co2e_kg: float) -> float:
         return (
-            self.cost_usd
-            + self.value_of_time_usd_per_day * self.transit_days
-            + self.carbon_price_usd_per_t * self.co2e_kg / 1000
+            cost_usd
+            + self.value_of_time_usd_per_day * days
+            + self.carbon_price_usd_per_t * co2e_kg / 1000
         )
 
     @property
@@ -206,6 +210,11 @@ class Route:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        hours = self.transit_hours
+        days = hours / 24
+        co2e_kg = self.co2e_kg
+        cost_usd = self.cost_usd
+        generalized = self._generalized(cost_usd, days, co2e_kg)
         return {
             "origin": self.origin,
             "destination": self.destination,
@@ -214,12 +223,12 @@ class Route:
             "depart": iso(self.depart),
             "arrive": iso(self.arrive),
             "totals": {
-                "cost_usd": round(self.cost_usd, 2),
-                "transit_hours": round(self.transit_hours, 3),
-                "transit_days": round(self.transit_days, 3),
+                "cost_usd": round(cost_usd, 2),
+                "transit_hours": round(hours, 3),
+                "transit_days": round(days, 3),
                 "distance_km": round(self.distance_km, 3),
-                "co2e_kg": round(self.co2e_kg, 3),
-                "generalized_usd": round(self.generalized_usd, 2),
+                "co2e_kg": round(co2e_kg, 3),
+                "generalized_usd": round(generalized, 2),
                 "border_crossings": len(self.crossings),
                 "mode_changes": self.mode_changes,
             },

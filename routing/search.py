@@ -17,6 +17,7 @@ import bisect
 import functools
 import heapq
 import itertools
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -87,7 +88,20 @@ class Query:
             return False
         return self.network.nodes[node_id].country not in self.avoid_countries
 
+    @functools.cached_property
+    def unrestricted(self) -> bool:
+        """Every link admits the cargo: nothing avoided, and containers fit everywhere."""
+        return not (
+            self.avoid_modes
+            or self.avoid_nodes
+            or self.avoid_countries
+            or self.avoid_crossings
+            or (self.check_fit and self.terms.is_pieces)
+        )
+
     def link_ok(self, link: Link) -> bool:
+        if self.unrestricted:
+            return True
         known = self._memo.get(link.id)
         if known is None:
             crossing = self.network.crossing_on_link.get(link.id)
@@ -106,8 +120,9 @@ class Query:
         known = self._memo.get(key)
         if known is None:
             # Scheduled services are container trains and liner ships: pieces go on demand.
-            known = not self.terms.is_pieces and all(
-                self.link_ok(self.network.links[link_id]) for link_id in service.links
+            known = not self.terms.is_pieces and (
+                self.unrestricted
+                or all(self.link_ok(self.network.links[link_id]) for link_id in service.links)
             )
             self._memo[key] = known
         return known
@@ -150,12 +165,20 @@ class Label:
         self.alive = True
 
     def raw_steps(self) -> list[RawStep]:
-        chain: list[tuple[RawStep, ...]] = []
+        chain: list[Label] = []
         label: Label | None = self
         while label is not None:
-            chain.append(label.steps)
+            chain.append(label)
             label = label.parent
-        return [step for steps in reversed(chain) for step in steps]
+        steps: list[RawStep] = []
+        for label in reversed(chain):
+            for step in label.steps:
+                if step[0] == "ride":
+                    _, t0, _, _, _, _, service, terms, network = step
+                    steps.extend(_ride_steps(network, service, terms, t0)[0])
+                else:
+                    steps.append(step)
+        return steps
 
 
 class _Clock:
@@ -264,7 +287,11 @@ def _handle(node: Node, t0: float, terms: CargoTerms, note: str) -> tuple[RawSte
 
 
 def _step_cost(steps: list[RawStep]) -> tuple[float, float]:
-    return sum(s[3] for s in steps), sum(s[4] for s in steps)
+    cost = co2 = 0.0
+    for step in steps:
+        cost += step[3]
+        co2 += step[4]
+    return cost, co2
 
 
 class _Search:
@@ -284,7 +311,7 @@ class _Search:
         self.h_co2 = bounds.co2_per_t
         # Pieces pay per tonne-km, so the per-TEU cost bound does not apply to them.
         self.cost_scale = 0.0 if query.terms.is_pieces else query.terms.teu
-        self.bit = {node_id: 1 << i for i, node_id in enumerate(self.net.nodes)}
+        self.bit = self.net.node_bits
         self.co2_scale = query.terms.tonnes
         # Scenario closures as hour windows after ready, by (kind, data-row id).
         self.closed: dict[tuple[str, str], list[tuple[float, float]]] = {}
@@ -394,17 +421,34 @@ class _Search:
         dist: float = 0.0,
         entered: int = 0,
     ) -> None:
-        """Push the label ``steps`` lead to; ``entered`` are the places (as bits) it enters.
+        """Push the label ``steps`` (timed in hours after ready) lead to."""
+        cost, co2 = _step_cost(steps)
+        t = steps[-1][2] if steps else label.t
+        kept = tuple(s for s in steps if s[0] != "wait" or s[2] - s[1] > _EPS)
+        self.add(label, state, kept, last, t, cost, co2, dist, entered)
+
+    def add(
+        self,
+        label: Label,
+        state: State,
+        steps: tuple[RawStep, ...],
+        last: str,
+        t: float,
+        cost: float,
+        co2: float,
+        dist: float,
+        entered: int,
+    ) -> None:
+        """Push the label that ``steps`` lead to, arriving at ``t``, adding
+        ``cost``, ``co2`` and ``dist``; ``entered`` are the places (as bits) it enters.
 
         A route never comes back to a place: where waiting costs storage, a loop that costs
         nothing would otherwise beat waiting, lap after lap.
         """
         if label.visited & entered:
             return
-        cost, co2 = _step_cost(steps)
         new_cost = label.cost + cost
         new_co2 = label.co2 + co2
-        t = steps[-1][2] if steps else label.t
         self.push(
             Label(
                 state,
@@ -414,7 +458,7 @@ class _Search:
                 label.dist + dist,
                 self.q.primary(new_cost, new_co2),
                 label,
-                tuple(s for s in steps if s[0] != "wait" or s[2] - s[1] > _EPS),
+                steps,
                 last,
                 label.visited | entered,
             )
@@ -445,9 +489,8 @@ class _Search:
             if node_id == dest.id:
                 self._finish(label)
                 continue
-            for succ, edges in self.net.graph.succ[label.state].items():
-                for data in edges.values():
-                    self._relax(label, succ, data)
+            for succ, data in self.net.out_edges[label.state]:
+                self._relax(label, succ, data)
         return self.finals
 
     def _finish(self, label: Label) -> None:
@@ -551,16 +594,61 @@ class _Search:
             departs = self.clock.next_departure(departs + 1.0, departures)
         else:
             return
-        steps = []
+        ride = _ride_totals(self.net, service)
+        terms = q.terms
+        arrive = departs + service.transit_hours
+        cost = costs.ride(service, terms)
+        for crossing in ride.crossings:
+            fee, transhipment, _ = costs.border(crossing, terms)
+            cost += fee + transhipment
+        co2 = terms.tonnes * ride.kg_co2e_per_t
+        # The ride's own steps are laid out only for the routes returned (``Label.raw_steps``).
+        taken: tuple[RawStep, ...] = (
+            ("ride", departs, arrive, cost, co2, ride.km, service, terms, self.net),
+        )
         if departs > label.t + _EPS:
             day = WEEKDAYS[self.clock.weekday(departs)]
             note = f"next {service.name} departs {day} {service.departure_hour_utc:02d}:00 UTC"
-            steps.append(_wait(node, label.t, departs, q.terms, note))
-        ride, _, km = _ride_steps(self.net, service, q.terms, departs)
+            wait = _wait(node, label.t, departs, terms, note)
+            taken = (wait, *taken)
+            cost += wait[3]
+        self.add(label, succ, taken, "service", arrive, cost, co2, ride.km, ride.entered)
+
+
+@dataclass(frozen=True)
+class _RideTotals:
+    """What a relaxation needs of a ride without laying out its steps (see ``_ride_steps``)."""
+
+    crossings: tuple[Crossing, ...]
+    km: float
+    kg_co2e_per_t: float  # emissions per tonne of cargo over the whole ride
+    entered: int  # the places after the first stop, as bits
+
+
+_RIDE_TOTALS: weakref.WeakKeyDictionary[Network, dict[str, _RideTotals]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _ride_totals(network: Network, service: Service) -> _RideTotals:
+    per_network = _RIDE_TOTALS.get(network)
+    if per_network is None:
+        per_network = _RIDE_TOTALS.setdefault(network, {})
+    totals = per_network.get(service.id)
+    if totals is None:
+        links = [network.links[link_id] for link_id in service.links]
+        crossings = (network.crossing_on_link.get(link.id) for link in links)
         entered = 0
         for stop in service.stops[1:]:
-            entered |= self.bit[stop]
-        self.extend(label, succ, steps + ride, "service", km, entered)
+            entered |= network.node_bits[stop]
+        totals = _RideTotals(
+            crossings=tuple(c for c in crossings if c is not None),
+            km=sum(link.distance_km for link in links),
+            kg_co2e_per_t=sum(costs.emissions_kg_per_t(network, link) for link in links),
+            entered=entered,
+        )
+        per_network[service.id] = totals
+    return totals
 
 
 def reachable(query: Query) -> bool:

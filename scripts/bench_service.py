@@ -2,7 +2,8 @@
 
 Starts ``silkroute serve`` on a free loopback port (bundled network, a throw-away job database,
 no access log), then runs phases against that one server, each for a fixed time with N
-concurrent keep-alive clients:
+concurrent keep-alive clients. The first three run in interleaved slices (``--rounds``), so that
+their ratios hold on a machine whose speed drifts:
 
 - ``health``: ``GET /health``, the floor of what the stack costs per request;
 - ``routes_repeated``: ``POST /v1/routes`` cycling through a fixed set of lane queries, as a
@@ -15,7 +16,7 @@ concurrent keep-alive clients:
 The client is a minimal HTTP/1.1 client on asyncio streams, so that the client's own cost does
 not swamp the server's on a small machine. Usage::
 
-    python scripts/bench_service.py [--clients 32] [--seconds 5] [--warmup-seconds 1]
+    python scripts/bench_service.py [--clients 32] [--seconds 5] [--rounds 6] [--warmup-seconds 1]
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -132,22 +134,59 @@ class Connection:
         self.reader = self.writer = None
 
 
+@dataclass
+class Tally:
+    """What one phase measured; phases run in several slices add up."""
+
+    latencies: list[float] = field(default_factory=list)
+    statuses: dict[str, int] = field(default_factory=dict)
+    errors: int = 0
+    seconds: float = 0.0
+
+    def add(self, other: Tally) -> None:
+        self.latencies += other.latencies
+        for code, n in other.statuses.items():
+            self.statuses[code] = self.statuses.get(code, 0) + n
+        self.errors += other.errors
+        self.seconds += other.seconds
+
+    def summary(self) -> dict[str, Any]:
+        ordered = sorted(self.latencies)
+
+        def percentile(p: float) -> float:
+            if not ordered:
+                return float("nan")
+            return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000, 2)
+
+        return {
+            "requests": len(ordered),
+            "seconds": round(self.seconds, 2),
+            "requests_per_s": round(len(ordered) / self.seconds, 1) if self.seconds else 0.0,
+            "p50_ms": percentile(50),
+            "p90_ms": percentile(90),
+            "p99_ms": percentile(99),
+            "max_ms": round(ordered[-1] * 1000, 2) if ordered else None,
+            "mean_ms": round(statistics.fmean(ordered) * 1000, 2) if ordered else None,
+            "statuses": dict(self.statuses),
+            "errors": self.errors,
+            "server_errors_5xx": sum(
+                n for code, n in self.statuses.items() if code.startswith("5")
+            ),
+        }
+
+
 async def run_phase(
     port: int,
     clients: int,
     seconds: float,
-    requests: Callable[[], Iterator[Request]],
+    source: Iterator[Request],
     on_answer: Callable[[str, int, bytes], None] | None = None,
-) -> dict[str, Any]:
-    """``clients`` connections sending requests back to back for ``seconds``."""
-    latencies: list[float] = []
-    statuses: dict[str, int] = {}
-    errors = 0
-    source = requests()
+) -> Tally:
+    """``clients`` connections sending requests from ``source`` back to back for ``seconds``."""
+    tally = Tally()
     deadline = time.perf_counter() + seconds
 
     async def client() -> None:
-        nonlocal errors
         connection = Connection(port)
         try:
             while time.perf_counter() < deadline:
@@ -156,11 +195,11 @@ async def run_phase(
                 try:
                     status, answer = await connection.request(method, path, body)
                 except (ConnectionError, OSError, asyncio.IncompleteReadError, ValueError):
-                    errors += 1
+                    tally.errors += 1
                     await connection.close()
                     continue
-                latencies.append(time.perf_counter() - started)
-                statuses[str(status)] = statuses.get(str(status), 0) + 1
+                tally.latencies.append(time.perf_counter() - started)
+                tally.statuses[str(status)] = tally.statuses.get(str(status), 0) + 1
                 if on_answer is not None:
                     on_answer(path, status, answer)
         finally:
@@ -168,27 +207,8 @@ async def run_phase(
 
     started = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(clients)))
-    elapsed = time.perf_counter() - started
-    ordered = sorted(latencies)
-
-    def percentile(p: float) -> float:
-        if not ordered:
-            return float("nan")
-        return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000, 2)
-
-    return {
-        "requests": len(latencies),
-        "seconds": round(elapsed, 2),
-        "requests_per_s": round(len(latencies) / elapsed, 1),
-        "p50_ms": percentile(50),
-        "p90_ms": percentile(90),
-        "p99_ms": percentile(99),
-        "max_ms": round(ordered[-1] * 1000, 2) if ordered else None,
-        "mean_ms": round(statistics.fmean(ordered) * 1000, 2) if ordered else None,
-        "statuses": statuses,
-        "errors": errors,
-        "server_errors_5xx": sum(n for code, n in statuses.items() if code.startswith("5")),
-    }
+    tally.seconds = time.perf_counter() - started
+    return tally
 
 
 def health_requests() -> Iterator[Request]:
@@ -296,20 +316,35 @@ async def mixed(port: int, clients: int, seconds: float) -> dict[str, Any]:
         if path == "/v1/plans" and status == 202:
             ids.append(json.loads(answer)["id"])
 
-    result = await run_phase(port, clients, seconds, mixed_requests(max_plans=10), collect)
+    requests = mixed_requests(max_plans=10)()
+    result = (await run_phase(port, clients, seconds, requests, collect)).summary()
     result["by_path_and_status"] = dict(sorted(kinds.items()))
     result["plan_jobs"] = await follow_jobs(port, ids, timeout_s=180)
     return result
 
 
-async def bench(port: int, clients: int, seconds: float, warmup: float) -> dict[str, Any]:
-    await run_phase(port, clients, warmup, health_requests)
-    await run_phase(port, 4, warmup, repeated_route_requests)  # fill the cache for these lanes
-    results = {
-        "health": await run_phase(port, clients, seconds, health_requests),
-        "routes_repeated": await run_phase(port, clients, seconds, repeated_route_requests),
-        "routes_distinct": await run_phase(port, clients, seconds, distinct_route_requests),
+async def bench(
+    port: int, clients: int, seconds: float, warmup: float, rounds: int
+) -> dict[str, Any]:
+    """Health, repeated and distinct routes in ``rounds`` interleaved slices, then mixed.
+
+    Interleaving puts each phase's slices side by side in time, so that a machine whose speed
+    drifts (other tenants, CPU steal) shifts all three alike and their ratio holds.
+    """
+    sources: dict[str, Iterator[Request]] = {
+        "health": health_requests(),
+        "routes_repeated": repeated_route_requests(),
+        "routes_distinct": distinct_route_requests(),
     }
+    await run_phase(port, clients, warmup, health_requests())
+    await run_phase(port, 4, warmup, repeated_route_requests())  # fill the cache for these lanes
+    # start the search workers and warm their caches on queries the measured phase never asks
+    await run_phase(port, clients, warmup, distinct_route_requests(start=10**7))
+    tallies = {name: Tally() for name in sources}
+    for _ in range(rounds):
+        for name, source in sources.items():
+            tallies[name].add(await run_phase(port, clients, seconds / rounds, source))
+    results: dict[str, Any] = {name: tally.summary() for name, tally in tallies.items()}
     results["mixed"] = await mixed(port, clients, seconds)
     health_rps = results["health"]["requests_per_s"] or 1.0
     results["routes_share_of_health_throughput"] = {
@@ -339,16 +374,21 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=5.0, help="per phase")
     parser.add_argument("--warmup-seconds", type=float, default=1.0)
+    parser.add_argument(
+        "--rounds", type=int, default=6, help="interleaved slices of each measured phase"
+    )
     args = parser.parse_args()
-    if not (1 <= args.clients <= 1024 and 0 < args.seconds <= 600):
-        parser.error("--clients 1-1024, --seconds up to 600")
+    if not (1 <= args.clients <= 1024 and 0 < args.seconds <= 600 and 1 <= args.rounds <= 100):
+        parser.error("--clients 1-1024, --seconds up to 600, --rounds 1-100")
 
     with tempfile.TemporaryDirectory(prefix="silkroute-bench-") as tmp:
         port = free_port()
         process = start_server(Path(tmp), port)
         try:
             wait_for(port, process)
-            results = asyncio.run(bench(port, args.clients, args.seconds, args.warmup_seconds))
+            results = asyncio.run(
+                bench(port, args.clients, args.seconds, args.warmup_seconds, args.rounds)
+            )
         finally:
             process.send_signal(signal.SIGTERM)
             try:
@@ -360,12 +400,15 @@ def main() -> None:
         "benchmark": "service loopback load",
         "clients": args.clients,
         "seconds_per_phase": args.seconds,
+        "rounds": args.rounds,
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "platform": platform.platform(),
         },
-        "server": "silkroute serve (uvicorn, one process, bundled network, access log off)",
+        "server": "silkroute serve (uvicorn, one event loop, "
+        f"{os.environ.get('SILKROUTE_ROUTE_WORKERS', 'default')} route search workers, "
+        "bundled network, access log off)",
         **results,
     }
     print(json.dumps(report, indent=1))

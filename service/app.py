@@ -12,6 +12,7 @@ CLI's exit code 1 is the shell's way of saying the same).
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import math
@@ -20,8 +21,7 @@ import secrets
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from importlib import metadata
@@ -47,7 +47,6 @@ from graphs.errors import (
 )
 from graphs.export import network_geojson, network_to_dict
 from routing.deliveries import tours_answer
-from routing.routes import Avoid, find_routes, routes_answer
 from routing.scenario import apply_scenario
 from service.jobs import JobStore, PlanWorker, QueueFull, StoreUnavailable
 from service.schemas import (
@@ -61,6 +60,7 @@ from service.schemas import (
     TourRequest,
     field_path,
 )
+from service.searches import SearchPool, SearchUnavailable, json_bytes
 from service.settings import PACK_NAME, Settings
 
 log = logging.getLogger("silkroute.service")
@@ -348,69 +348,62 @@ class AnswerCache:
 
 
 class RouteGate:
-    """Runs route searches on a fixed pool of threads: at most ``workers`` at once, at most
-    ``queue_size`` more waiting (then 503), each answered within ``timeout_s`` (then 503; the
-    search finishes in the background and its answer is kept for the retry). Identical queries
-    in flight share one search."""
+    """Route searches, bounded and remembered: at most ``workers + queue_size`` different
+    searches at once (then 503), each request answered within ``timeout_s`` (then 503; the
+    search goes on and its answer is kept for the retry). Identical queries in flight share one
+    search. Everything here runs on the event loop; the searches themselves do not."""
 
     def __init__(self, workers: int, queue_size: int, timeout_s: float, cache_bytes: int) -> None:
         self.workers, self.queue_size, self.timeout_s = workers, queue_size, timeout_s
         self.cache = AnswerCache(cache_bytes)
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="silkroute-route")
-        self._lock = threading.Lock()
-        self._in_flight: dict[tuple[Any, ...], Future[bytes]] = {}
+        self._in_flight: dict[tuple[Any, ...], asyncio.Task[bytes]] = {}
 
     async def answer(
-        self, key: tuple[Any, ...], network: Network, compute: Callable[[], bytes]
+        self, key: tuple[Any, ...], network: Network, compute: Callable[[], Awaitable[bytes]]
     ) -> bytes:
+        """``compute()``'s answer, from memory when ``key`` was answered before."""
         cached = self.cache.get(key)
         if cached is not None:
             return cached
-        with self._lock:
-            future = self._in_flight.get(key)
-            if future is None:
-                if len(self._in_flight) >= self.workers + self.queue_size:
-                    raise Busy("too many route searches in progress; retry in a moment")
-                future = self._pool.submit(self._run, key, network, compute)
-                self._in_flight[key] = future
+        task = self._in_flight.get(key)
+        if task is None:
+            if len(self._in_flight) >= self.workers + self.queue_size:
+                raise Busy("too many route searches in progress; retry in a moment")
+            task = asyncio.ensure_future(compute())
+            self._in_flight[key] = task
+            task.add_done_callback(functools.partial(self._done, key, network))
         try:
             # shield: a request that times out or hangs up must not cancel a search that other
             # requests for the same query are waiting for
-            return await asyncio.wait_for(
-                asyncio.shield(asyncio.wrap_future(future)), self.timeout_s
-            )
+            return await asyncio.wait_for(asyncio.shield(task), self.timeout_s)
         except TimeoutError:
             raise Busy(
                 f"the route search took longer than the server's {self.timeout_s:g} s limit; it "
                 "goes on in the background, retry shortly or ask for fewer alternatives",
                 retry_after_s=5,
             ) from None
+        except SearchUnavailable as exc:
+            raise Busy(str(exc)) from None
 
-    def _run(self, key: tuple[Any, ...], network: Network, compute: Callable[[], bytes]) -> bytes:
-        try:
-            data = compute()
-            self.cache.put(key, network, data)
-            return data
-        finally:
-            with self._lock:
-                self._in_flight.pop(key, None)
+    def _done(self, key: tuple[Any, ...], network: Network, task: asyncio.Task[bytes]) -> None:
+        self._in_flight.pop(key, None)
+        if not task.cancelled() and task.exception() is None:  # (marks the error as seen)
+            self.cache.put(key, network, task.result())
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
-
-
-def _json_bytes(data: Any) -> bytes:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    def cancel(self) -> None:
+        """Drop the searches still in progress (the server is stopping)."""
+        for task in list(self._in_flight.values()):
+            task.cancel()
 
 
 @lru_cache(maxsize=8)
 def _network_json(network: Network) -> bytes:
-    return _json_bytes(network_to_dict(network))
+    return json_bytes(network_to_dict(network))
 
 
 @lru_cache(maxsize=8)
 def _network_geojson(network: Network) -> bytes:
-    return _json_bytes(network_geojson(network))
+    return json_bytes(network_geojson(network))
 
 
 def _json(data: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -425,6 +418,12 @@ class Service:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.searches = SearchPool(
+            settings.route_workers,
+            _default_dir(settings.network_dir),
+            None if settings.roads_file is None else str(settings.roads_file),
+            kill_after_s=max(60.0, 4 * settings.route_timeout_s),
+        )
         self.gate = RouteGate(
             settings.route_workers,
             settings.route_queue_size,
@@ -458,7 +457,7 @@ class Service:
     def health(self) -> bytes:
         if self._health is None:
             stats = self.network.stats()
-            self._health = _json_bytes({"status": "ok", "network": stats, "version": VERSION})
+            self._health = json_bytes({"status": "ok", "network": stats, "version": VERSION})
         return self._health
 
     def start(self) -> None:
@@ -471,7 +470,6 @@ class Service:
 
     def stop(self) -> None:
         self.worker.stop()
-        self.gate.close()
         self.store.close()
 
     def pack(self, name: str | None, loc: list[str | int]) -> tuple[Network, str | None]:
@@ -506,6 +504,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            service.gate.cancel()
+            await service.searches.close()
             await asyncio.to_thread(service.stop)
 
     app = FastAPI(
@@ -523,7 +523,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
 
-    def require_key(key: str | None = Depends(key_header)) -> None:
+    async def require_key(key: str | None = Depends(key_header)) -> None:
+        # async: a comparison of two short strings is no reason for a trip through a thread
         expected = settings.api_key
         if expected is None:
             return
@@ -546,7 +547,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         net, _ = service.pack(network, ["query", "network"])
         found = net.places.search(q)
         return _json(
-            _json_bytes(
+            json_bytes(
                 {
                     "query": q,
                     "places": [_place(node) for node in found],
@@ -582,9 +583,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         200 also when no route exists: ``routes`` is empty and ``infeasible_reason`` says why.
         """
-        # Not a plain ``def``: the search is CPU-bound, but it runs on the route gate's own
-        # bounded pool (with a time limit), and a repeated query is answered from memory without
-        # a trip through a thread at all.
+        # Not a plain ``def``: the search is CPU-bound, but it runs in the route gate's worker
+        # processes (bounded, with a time limit), and a repeated query is answered from memory
+        # without leaving the event loop.
         request.state.place_field = body.place_field
         if body.alternatives > settings.max_alternatives:
             raise FieldError(
@@ -593,38 +594,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 value=body.alternatives,
             )
         if body.network is None:
-            net = service.network
+            net, directory = service.network, _default_dir(settings.network_dir)
         else:  # a user pack: a directory listing and file stats, off the event loop
-            net, _ = await asyncio.to_thread(service.pack, body.network, ["body", "network"])
-        shipment = body.to_shipment()
-        key = (id(net), shipment.ready_at, body.model_dump_json(exclude={"ready"}))
-
-        def compute() -> bytes:
-            return _json_bytes(
-                routes_answer(
-                    lambda: find_routes(
-                        net,
-                        shipment,
-                        objective=body.objective,
-                        alternatives=body.alternatives,
-                        pareto=body.pareto,
-                        avoid=Avoid.of(
-                            countries=body.avoid.countries,
-                            nodes=body.avoid.nodes,
-                            crossings=body.avoid.crossings,
-                            modes=body.avoid.modes,
-                        ),
-                        modes=body.modes,
-                        max_transit_days=body.max_transit_days,
-                        max_cost_usd=body.max_cost_usd,
-                        value_of_time_usd_per_day=body.value_of_time_usd_per_day,
-                        carbon_price_usd_per_t=body.carbon_price_usd_per_t,
-                        roads=service.roads(),
-                    )
-                )
+            net, directory = await asyncio.to_thread(
+                service.pack, body.network, ["body", "network"]
             )
-
-        return _json(await service.gate.answer(key, net, compute))
+        ready = body.ready_at()  # "today" resolved once, here
+        request_json = body.model_dump_json(exclude={"ready"})
+        pack_dir = None if body.network is None else directory
+        data = await service.gate.answer(
+            (id(net), ready, request_json),
+            net,
+            lambda: service.searches.search(pack_dir, request_json, ready),
+        )
+        return _json(data)
 
     @app.post(
         "/v1/plans",
@@ -667,7 +650,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         service.worker.wake()
         return _json(
-            _json_bytes(job.to_dict()), status=202, headers={"Location": f"/v1/plans/{job.id}"}
+            json_bytes(job.to_dict()), status=202, headers={"Location": f"/v1/plans/{job.id}"}
         )
 
     @app.get(
@@ -683,7 +666,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise FieldError(
                 ["path", "job_id"], f"no plan job '{job_id}'", status=404, kind="not_found"
             )
-        return _json(_json_bytes(job.to_dict()))
+        return _json(json_bytes(job.to_dict()))
 
     @app.get(
         "/v1/plans/{job_id}/report",
@@ -738,7 +721,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             time_limit_s=body.time_limit_s,
             roads=service.roads(),
         )
-        return _json(_json_bytes(answer))
+        return _json(json_bytes(answer))
 
     @app.get("/", include_in_schema=False)
     def index() -> Response:

@@ -8,13 +8,14 @@ handlers send that JSON as built rather than re-validating it.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from graphs.errors import InputError
 from graphs.records import Mode
-from routing.model import MAX_PIECES, MAX_TEU, Cargo, Objective, Shipment
+from routing.model import MAX_PIECES, MAX_TEU, Cargo, Objective, Shipment, parse_datetime
 from routing.routes import MAX_ALTERNATIVES
 from routing.tours import Delivery
 from service.settings import PACK_NAME
@@ -125,8 +126,14 @@ class RouteRequest(BaseModel):
     carbon_price_usd_per_t: float = Field(default=0.0, ge=0, le=10_000)
     network: PackName | None = None
 
-    def to_shipment(self) -> Shipment:
-        kwargs: dict[str, Any] = {} if self.ready is None else {"ready": self.ready}
+    def ready_at(self) -> datetime:
+        """When the cargo is ready, in UTC: today when the request does not say."""
+        return parse_datetime(self.ready or datetime.now(UTC).date(), "ready")
+
+    def to_shipment(self, ready: datetime | None = None) -> Shipment:
+        """The shipment; ``ready`` (when given) overrides the request's own."""
+        when = ready if ready is not None else self.ready
+        kwargs: dict[str, Any] = {} if when is None else {"ready": when}
         return Shipment(
             origin=self.origin,
             destination=self.destination,

@@ -4,9 +4,11 @@ and limits, the job store's recovery and database faults, and parity with the CL
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+import os
+import signal
 import sqlite3
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,13 +18,14 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-import service.app as service_app
 from graphs import Network, load_network
 from graphs.export import network_to_dict
 from routing.cli import app as cli
 from service import Settings, create_app
 from service.app import AnswerCache, Busy, RouteGate
 from service.jobs import JobStore, QueueFull
+from service.schemas import RouteRequest
+from service.searches import SearchPool, SearchUnavailable
 
 from .conftest import PACKS
 
@@ -586,71 +589,111 @@ def test_one_server_per_database(tmp_path: Path) -> None:
 # -- the route gate ------------------------------------------------------------------------------
 
 
-def test_route_search_over_the_time_limit_is_503_then_served(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    real = service_app.find_routes
-
-    def slow_find_routes(*args: Any, **kwargs: Any) -> Any:
-        time.sleep(0.5)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(service_app, "find_routes", slow_find_routes)
-    with TestClient(create_app(settings(tmp_path, route_timeout_s=0.1))) as client:
+def test_route_search_over_the_time_limit_is_503_then_served(tmp_path: Path) -> None:
+    # No search (let alone the first, which starts the workers) answers within a millisecond.
+    with TestClient(create_app(settings(tmp_path, route_timeout_s=0.001))) as client:
         response = client.post("/v1/routes", json=ROUTE)
         assert response.status_code == 503
-        assert "0.1 s limit" in only_error(response)["msg"]
+        assert "0.001 s limit" in only_error(response)["msg"]
         assert response.headers["retry-after"]
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while (response := client.post("/v1/routes", json=ROUTE)).status_code == 503:
             assert time.monotonic() < deadline
             time.sleep(0.1)
         assert response.status_code == 200 and response.json()["routes"]
 
 
+def test_a_search_worker_that_dies_is_replaced(tmp_path: Path) -> None:
+    app = create_app(settings(tmp_path))
+    with TestClient(app) as client:
+        assert client.post("/v1/routes", json=ROUTE).status_code == 200
+        pool = app.state.service.searches
+        for pid in pool.worker_pids():
+            os.kill(pid, signal.SIGKILL)
+        other = ROUTE | {"cargo": {"teu": 3}}  # not answered from memory
+        response = client.post("/v1/routes", json=other)
+        assert response.status_code == 503
+        assert "stopped unexpectedly" in only_error(response)["msg"]
+        deadline = time.monotonic() + 60
+        while (response := client.post("/v1/routes", json=other)).status_code == 503:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert response.status_code == 200 and response.json()["routes"]
+
+
+def test_a_search_past_the_kill_limit_loses_its_worker_not_the_pool() -> None:
+    request = RouteRequest.model_validate(ROUTE)
+    ready = request.ready_at()
+    body = request.model_dump_json(exclude={"ready"})
+
+    async def scenario() -> bytes:
+        pool = SearchPool(1, str(TINY), None, kill_after_s=0.001)
+        try:
+            with pytest.raises(SearchUnavailable, match="ran past"):
+                await pool.search(None, body, ready)
+            pool.kill_after_s = 60
+            return await pool.search(None, body, ready)
+        finally:
+            await pool.close()
+
+    assert json.loads(asyncio.run(scenario()))["routes"]
+
+
+def test_search_errors_cross_from_the_worker_whole(tmp_path: Path) -> None:
+    with TestClient(create_app(settings(tmp_path))) as client:
+        response = client.post("/v1/routes", json=ROUTE | {"destination": "delt"})
+        assert response.status_code == 422
+        (item,) = response.json()["detail"]
+        assert item["loc"] == ["body", "destination"]
+        assert "Delta Wind Farm" in item["suggestions"]
+
+
 def test_gate_bounds_waiting_searches_and_shares_identical_ones(tiny: Network) -> None:
     gate = RouteGate(workers=1, queue_size=1, timeout_s=5, cache_bytes=0)
-    release = threading.Event()
     calls: list[str] = []
 
-    def slow(tag: str) -> bytes:
-        calls.append(tag)
-        release.wait(5)
-        return tag.encode()
-
     async def scenario() -> list[bytes]:
+        release = asyncio.Event()
+
+        async def slow(tag: str) -> bytes:
+            calls.append(tag)
+            await release.wait()
+            return tag.encode()
+
         asks = [
-            asyncio.create_task(gate.answer((tag,), tiny, lambda tag=tag: slow(tag)))
+            asyncio.create_task(gate.answer((tag,), tiny, functools.partial(slow, tag)))
             for tag in ("a", "a", "a", "b")
         ]
-        await asyncio.sleep(0.2)
-        with pytest.raises(Busy):  # one searching, one waiting: the gate is full
-            await gate.answer(("c",), tiny, lambda: b"c")
+        await asyncio.sleep(0.1)
+        with pytest.raises(Busy):  # two searches in progress: the gate is full
+            await gate.answer(("c",), tiny, lambda: slow("c"))
         release.set()
         return await asyncio.gather(*asks)
 
     assert sorted(asyncio.run(scenario())) == [b"a", b"a", b"a", b"b"]
     assert sorted(calls) == ["a", "b"]  # three identical queries, one search
-    gate.close()
 
 
 def test_gate_time_limit_does_not_cancel_the_shared_search(tiny: Network) -> None:
     gate = RouteGate(workers=1, queue_size=4, timeout_s=0.1, cache_bytes=1 << 20)
-    release = threading.Event()
-
-    def slow() -> bytes:
-        release.wait(5)
-        return b"answer"
+    searches: list[int] = []
 
     async def scenario() -> bytes:
+        release = asyncio.Event()
+
+        async def slow() -> bytes:
+            searches.append(1)
+            await release.wait()
+            return b"answer"
+
         with pytest.raises(Busy, match=r"0\.1 s limit"):
             await gate.answer(("q",), tiny, slow)
         release.set()
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.05)
         return await gate.answer(("q",), tiny, slow)  # kept for the retry
 
     assert asyncio.run(scenario()) == b"answer"
-    gate.close()
+    assert searches == [1]
 
 
 def test_answer_cache_keeps_within_its_budget(tiny: Network) -> None:

@@ -27,16 +27,19 @@ TALLY: Counter[str] = Counter()
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    """The service on the tiny pack, not started: requests are answered, no plan job runs
-    (so a lucky valid plan body only queues)."""
+    """The service on the tiny pack, started as a server starts it; a lucky valid plan body
+    runs for a second at most."""
     app = create_app(
         Settings(
             network_dir=PACKS / "tiny",
             database_path=tmp_path_factory.mktemp("fuzz") / "jobs.sqlite3",
             plan_queue_size=100_000,
+            max_solver_seconds=1,
+            default_solver_seconds=1,
         )
     )
-    yield TestClient(app, raise_server_exceptions=True)
+    with TestClient(app, raise_server_exceptions=True) as client:
+        yield client
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -1,0 +1,288 @@
+"""Route searches in worker processes, off the event loop and out of its interpreter lock.
+
+A route search is pure Python and CPU-bound. In threads it would take turns with the event loop
+for one interpreter lock, and the server would use one core however many the machine has. Each
+worker here is a process (``serve_worker``) that loads the server's default
+network once and answers route requests with the bytes ``silkroute route --json`` prints.
+
+The server talks to its workers over their standard input and output, on its own event loop: a
+request is a length-prefixed pickle of (pack directory, request JSON, ready time); an answer is
+the JSON bytes or one of silkroute's exceptions (they pickle). ``concurrent.futures``' process
+pool does the same through two helper threads per pool; on this machine that cost the event loop
+about 360 us of CPU per search against 115 us here (``scripts/bench_service.py`` has the load).
+
+A worker that dies, or whose search runs past ``kill_after_s``, is replaced; its request gets
+``SearchUnavailable`` (503, retry).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import json
+import logging
+import os
+import pickle
+import signal
+import struct
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from graphs import Network, load_network
+from routing.routes import Avoid, find_routes, routes_answer
+from service.schemas import RouteRequest
+
+log = logging.getLogger("silkroute.service")
+
+_LENGTH = struct.Struct("!I")
+_WORKER_MAIN = "import sys; from service.searches import serve_worker; serve_worker(sys.argv[1:])"
+_READY = b"ready"
+
+
+def json_bytes(data: Any) -> bytes:
+    """Compact UTF-8 JSON; NaN and infinity are refused rather than written."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+class SearchUnavailable(Exception):
+    """No worker could answer: one died or overran, or none would start. Retry."""
+
+
+# -- the server's side ----------------------------------------------------------------------------
+
+
+class _Worker:
+    """One worker process and its pipes."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        assert process.stdin is not None and process.stdout is not None
+        self.stdin, self.stdout = process.stdin, process.stdout
+
+    async def read_frame(self) -> bytes:
+        (size,) = _LENGTH.unpack(await self.stdout.readexactly(_LENGTH.size))
+        return await self.stdout.readexactly(size)
+
+    async def ask(self, request: bytes, timeout_s: float) -> tuple[bool, Any]:
+        self.stdin.write(_LENGTH.pack(len(request)) + request)
+        ok, value = pickle.loads(await asyncio.wait_for(self.read_frame(), timeout_s))
+        return ok, value
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            self.process.kill()
+
+
+class SearchPool:
+    """``workers`` search processes, started on first use and stopped by ``close``."""
+
+    def __init__(
+        self,
+        workers: int,
+        network_dir: str | None,
+        roads_file: str | None,
+        kill_after_s: float,
+        start_timeout_s: float = 120.0,
+    ) -> None:
+        self.workers = workers
+        self.kill_after_s = kill_after_s
+        self.start_timeout_s = start_timeout_s
+        self._argv = [sys.executable, "-c", _WORKER_MAIN, network_dir or "", roads_file or ""]
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._idle: asyncio.Queue[_Worker | None] | None = None
+        self._all: set[_Worker] = set()
+        self._starting: set[asyncio.Task[None]] = set()
+        self._closed = False
+
+    def worker_pids(self) -> list[int]:
+        return [worker.process.pid for worker in self._all]
+
+    async def search(self, pack_dir: str | None, request_json: str, ready: datetime) -> bytes:
+        """The answer's JSON bytes; silkroute's exceptions from the search are raised here."""
+        loop = asyncio.get_running_loop()
+        if self._idle is None or self._loop is not loop:
+            # first use, or an event loop other than the one the workers' pipes belong to (an app
+            # driven without its lifespan): start afresh
+            for old in self._all:
+                old.kill()
+            self._all = set()
+            self._loop, self._idle = loop, asyncio.Queue()
+            for _ in range(self.workers):
+                self._replace()
+        worker = await self._idle.get()
+        if worker is None:  # a worker would not start: say so rather than wait
+            raise SearchUnavailable("no route search worker could be started; retry later")
+        request = pickle.dumps((pack_dir, request_json, ready))
+        try:
+            ok, value = await worker.ask(request, self.kill_after_s)
+        except (TimeoutError, asyncio.IncompleteReadError, ConnectionError) as exc:
+            self._retire(worker)
+            reason = (
+                f"the route search ran past {self.kill_after_s:g} s and was stopped"
+                if isinstance(exc, TimeoutError)
+                else "a route search worker stopped unexpectedly"
+            )
+            log.error("%s; starting a fresh worker", reason)
+            raise SearchUnavailable(f"{reason}; retry in a moment") from None
+        except BaseException:  # cancelled mid-answer: the pipe is out of step, drop the worker
+            self._retire(worker)
+            raise
+        self._idle.put_nowait(worker)
+        if ok:
+            assert isinstance(value, bytes)
+            return value
+        raise value
+
+    def _retire(self, worker: _Worker) -> None:
+        worker.kill()
+        self._all.discard(worker)
+        self._replace()
+
+    def _replace(self, delay_s: float = 0.0) -> None:
+        if self._closed:
+            return
+        task = asyncio.get_running_loop().create_task(self._start_one(delay_s))
+        self._starting.add(task)
+        task.add_done_callback(self._starting.discard)
+
+    async def _start_one(self, delay_s: float) -> None:
+        await asyncio.sleep(delay_s)
+        environment = os.environ | {"PYTHONPATH": os.pathsep.join(_import_path())}
+        process = await asyncio.create_subprocess_exec(
+            *self._argv,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            env=environment,
+        )
+        worker = _Worker(process)
+        self._all.add(worker)
+        try:
+            greeting = await asyncio.wait_for(worker.read_frame(), self.start_timeout_s)
+        except (TimeoutError, asyncio.IncompleteReadError):
+            greeting = b""
+        if self._idle is None:  # closed meanwhile
+            worker.kill()
+            self._all.discard(worker)
+        elif greeting != _READY:
+            worker.kill()
+            self._all.discard(worker)
+            log.error("a route search worker did not start (see its messages above); retrying")
+            self._idle.put_nowait(None)  # one waiting request learns of it
+            self._replace(delay_s=5.0)
+        else:
+            self._idle.put_nowait(worker)
+
+    async def close(self) -> None:
+        """Stop every worker: end of input first, a kill after a moment."""
+        self._closed = True
+        for task in list(self._starting):
+            task.cancel()
+        workers, self._all, self._idle = list(self._all), set(), None
+        for worker in workers:
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                worker.stdin.close()
+        for worker in workers:
+            try:
+                await asyncio.wait_for(worker.process.wait(), 5)
+            except TimeoutError:
+                worker.kill()
+                await worker.process.wait()
+        self._closed = False
+
+
+def _import_path() -> list[str]:
+    """This process's import path, so that a worker finds the same packages."""
+    return [entry for entry in sys.path if entry and Path(entry).is_dir()]
+
+
+# -- the worker's side ----------------------------------------------------------------------------
+
+
+class _Loaded:
+    """What one worker keeps between searches."""
+
+    def __init__(self, network_dir: str | None, roads_file: str | None) -> None:
+        self.network: Network = load_network(network_dir)
+        self.roads_file = roads_file
+        self._roads: Any = None
+
+    def roads(self) -> Any:
+        if self.roads_file is not None and self._roads is None:
+            from graphs.roads import load_road_graph  # osmnx is slow to import: on first use
+
+            self._roads = load_road_graph(Path(self.roads_file))
+        return self._roads
+
+
+def route_answer(network: Network, request_json: str, ready: datetime, roads: Any = None) -> bytes:
+    """The JSON answer to one route request; ``ready`` is the request's, resolved by the server."""
+    body = RouteRequest.model_validate_json(request_json)
+    shipment = body.to_shipment(ready)
+    return json_bytes(
+        routes_answer(
+            lambda: find_routes(
+                network,
+                shipment,
+                objective=body.objective,
+                alternatives=body.alternatives,
+                pareto=body.pareto,
+                avoid=Avoid.of(
+                    countries=body.avoid.countries,
+                    nodes=body.avoid.nodes,
+                    crossings=body.avoid.crossings,
+                    modes=body.avoid.modes,
+                ),
+                modes=body.modes,
+                max_transit_days=body.max_transit_days,
+                max_cost_usd=body.max_cost_usd,
+                value_of_time_usd_per_day=body.value_of_time_usd_per_day,
+                carbon_price_usd_per_t=body.carbon_price_usd_per_t,
+                roads=roads,
+            )
+        )
+    )
+
+
+def _reply(ok: bool, value: Any) -> bytes:
+    try:
+        return pickle.dumps((ok, value))
+    except Exception:  # an exception that does not pickle still reaches the server, as text
+        return pickle.dumps((False, RuntimeError(f"{type(value).__name__}: {value}")))
+
+
+def _write(out: IO[bytes], frame: bytes) -> None:
+    out.write(_LENGTH.pack(len(frame)) + frame)
+    out.flush()
+
+
+def serve_worker(argv: Sequence[str]) -> None:
+    """A worker's life: load, say ready, answer requests until the server closes the input.
+
+    Ctrl-C reaches the whole process group; the server, not its workers, decides what it means.
+    Standard output carries answers only: anything else printed goes to standard error.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    source = sys.stdin.buffer
+    network_dir, roads_file = (argv[0] or None), (argv[1] or None)
+    loaded = _Loaded(network_dir, roads_file)
+    gc.collect()
+    gc.freeze()  # the network lives as long as the worker: keep the collector off it
+    _write(out, _READY)
+    while True:
+        head = source.read(_LENGTH.size)
+        if len(head) < _LENGTH.size:
+            return  # the server closed our input: done
+        (size,) = _LENGTH.unpack(head)
+        pack_dir, request_json, ready = pickle.loads(source.read(size))
+        try:
+            network = loaded.network if pack_dir is None else load_network(pack_dir)
+            frame = _reply(True, route_answer(network, request_json, ready, loaded.roads()))
+        except Exception as exc:  # the server maps silkroute's errors to their status codes
+            frame = _reply(False, exc)
+        _write(out, frame)
