@@ -568,20 +568,25 @@ class _Search:
             link: Link = data["link"]
             if not q.link_ok(link):
                 return
-            steps: list[RawStep] = []
+            entered = self.bit[link.to_node]
+            if label.visited & entered:
+                return
             crossing: Crossing | None = data["crossing"]
             t = self._clear_to_pass(label.t, link, crossing)
-            if t > label.t + _EPS:
-                steps.append(
-                    _wait(node, label.t, t, q.terms, self._wait_note(label.t, link, crossing))
-                )
-            if crossing is not None:
-                fee, transhipment, hours = costs.border(crossing, q.terms)
-                steps.append(_border(crossing, t, t + hours, fee, transhipment))
-                t += hours
             cost, hours, co2 = costs.move(self.net, link, q.terms)
-            steps.append(_move(link, None, t, t + hours, cost, co2))
-            self.extend(label, succ, steps, "move", link.distance_km, self.bit[link.to_node])
+            steps: tuple[RawStep, ...] = ()
+            if t > label.t + _EPS:
+                note = self._wait_note(label.t, link, crossing)
+                steps += (_wait(node, label.t, t, q.terms, note),)
+            if crossing is not None:
+                fee, transhipment, border_hours = costs.border(crossing, q.terms)
+                steps += (_border(crossing, t, t + border_hours, fee, transhipment),)
+                t += border_hours
+            steps += (_move(link, None, t, t + hours, cost, co2),)
+            total = 0.0
+            for step in steps:
+                total += step[3]
+            self.add(label, succ, steps, "move", t + hours, total, co2, link.distance_km, entered)
             return
         service: Service = data["service"]
         if not q.service_ok(service):

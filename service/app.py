@@ -526,12 +526,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def require_key(key: str | None = Depends(key_header)) -> None:
         # async: a comparison of two short strings is no reason for a trip through a thread
         expected = settings.api_key
-        if expected is None:
-            return
+        assert expected is not None
         if key is None:
             raise HTTPException(401, "this server needs an X-API-Key header on every POST")
         if not secrets.compare_digest(key.encode(), expected.get_secret_value().encode()):
             raise HTTPException(403, "the X-API-Key is not valid")
+
+    # Without a key the POSTs carry no dependency at all: resolving one costs every request, and
+    # the OpenAPI document then rightly shows no security scheme.
+    keyed = [Depends(require_key)] if settings.api_key is not None else []
 
     @app.get("/health", response_model=Health, tags=["service"])
     async def health() -> Response:
@@ -575,7 +578,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "/v1/routes",
         response_model=RoutesAnswer,
         responses=_ERRORS,
-        dependencies=[Depends(require_key)],
+        dependencies=keyed,
         tags=["routing"],
     )
     async def post_routes(body: RouteRequest, request: Request) -> Response:
@@ -614,7 +617,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         status_code=202,
         response_model=PlanJobOut,
         responses=_ERRORS,
-        dependencies=[Depends(require_key)],
+        dependencies=keyed,
         tags=["planning"],
     )
     def post_plans(body: PlanRequest, request: Request) -> Response:
@@ -693,7 +696,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.post(
         "/v1/tours",
         responses=_ERRORS,
-        dependencies=[Depends(require_key)],
+        dependencies=keyed,
         tags=["last mile"],
     )
     def post_tours(body: TourRequest) -> Response:

@@ -39,13 +39,19 @@ from service.schemas import RouteRequest
 log = logging.getLogger("silkroute.service")
 
 _LENGTH = struct.Struct("!I")
+# Workers yield the CPU to the event loop: health checks, cached answers and the hand-off of the
+# next search stay prompt while searches fill whatever CPU is left.
+_NICE = 5
 _WORKER_MAIN = "import sys; from service.searches import serve_worker; serve_worker(sys.argv[1:])"
 _READY = b"ready"
 
 
 def json_bytes(data: Any) -> bytes:
-    """Compact UTF-8 JSON; NaN and infinity are refused rather than written."""
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    """Compact UTF-8 JSON; NaN and infinity are refused rather than written. (Answers are trees
+    built here, never cyclic: the encoder need not look for cycles.)"""
+    return json.dumps(
+        data, ensure_ascii=False, separators=(",", ":"), allow_nan=False, check_circular=False
+    ).encode()
 
 
 class SearchUnavailable(Exception):
@@ -55,26 +61,103 @@ class SearchUnavailable(Exception):
 # -- the server's side ----------------------------------------------------------------------------
 
 
-class _Worker:
-    """One worker process and its pipes."""
+class _Worker(asyncio.SubprocessProtocol):
+    """One worker process: frames out on its input, frames back from its output.
 
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
-        self.process = process
-        assert process.stdin is not None and process.stdout is not None
-        self.stdin, self.stdout = process.stdin, process.stdout
+    A protocol rather than stream readers: an answer costs the event loop one callback per chunk
+    read and one future, which is most of what the server spends on a search besides HTTP.
+    """
 
-    async def read_frame(self) -> bytes:
-        (size,) = _LENGTH.unpack(await self.stdout.readexactly(_LENGTH.size))
-        return await self.stdout.readexactly(size)
+    def __init__(self) -> None:
+        self.transport: asyncio.SubprocessTransport | None = None
+        self._buffer = bytearray()
+        self._frames: list[bytes] = []
+        self._waiter: asyncio.Future[bytes] | None = None
+        self._lost = False
+        self._exited: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    # the protocol: called by the event loop
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.SubprocessTransport)
+        self.transport = transport
+
+    def pipe_data_received(self, fd: int, data: bytes | bytearray) -> None:
+        if fd != 1:
+            return
+        buffer = self._buffer
+        buffer += data
+        while len(buffer) >= _LENGTH.size:
+            (size,) = _LENGTH.unpack_from(buffer)
+            if len(buffer) < _LENGTH.size + size:
+                break
+            frame = bytes(buffer[_LENGTH.size : _LENGTH.size + size])
+            del buffer[: _LENGTH.size + size]
+            if self._waiter is not None and not self._waiter.done():
+                self._waiter.set_result(frame)
+            else:
+                self._frames.append(frame)
+
+    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
+        if fd == 1:
+            self._lose()
+
+    def process_exited(self) -> None:
+        self._lose()
+        if not self._exited.done():
+            self._exited.set_result(None)
+
+    def _lose(self) -> None:
+        self._lost = True
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_exception(ConnectionError("the worker exited"))
+
+    # what the pool calls
+    async def read_frame(self, timeout_s: float) -> bytes:
+        if self._frames:
+            return self._frames.pop(0)
+        if self._lost:
+            raise ConnectionError("the worker exited")
+        self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            return await asyncio.wait_for(self._waiter, timeout_s)
+        finally:
+            self._waiter = None
 
     async def ask(self, request: bytes, timeout_s: float) -> tuple[bool, Any]:
-        self.stdin.write(_LENGTH.pack(len(request)) + request)
-        ok, value = pickle.loads(await asyncio.wait_for(self.read_frame(), timeout_s))
+        assert self.transport is not None
+        stdin = self.transport.get_pipe_transport(0)
+        assert isinstance(stdin, asyncio.WriteTransport)
+        stdin.write(_LENGTH.pack(len(request)) + request)
+        ok, value = pickle.loads(await self.read_frame(timeout_s))
         return ok, value
 
+    def pid(self) -> int:
+        assert self.transport is not None
+        return self.transport.get_pid()
+
+    def close_input(self) -> None:
+        if self.transport is not None:
+            stdin = self.transport.get_pipe_transport(0)
+            if stdin is not None:
+                stdin.close()
+
     def kill(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            self.process.kill()
+        """Kill the process and let go of its pipes (also when their event loop is gone)."""
+        if self.transport is not None:
+            with contextlib.suppress(ProcessLookupError, RuntimeError):
+                self.transport.kill()
+            with contextlib.suppress(RuntimeError):
+                self.transport.close()
+
+    async def stop(self, timeout_s: float) -> None:
+        """End the worker's input and wait for it to exit; killed after ``timeout_s``."""
+        self.close_input()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._exited), timeout_s)
+        except TimeoutError:
+            self.kill()
+            await self._exited
+        self.kill()  # (exited: this closes the pipes)
 
 
 class SearchPool:
@@ -99,7 +182,7 @@ class SearchPool:
         self._closed = False
 
     def worker_pids(self) -> list[int]:
-        return [worker.process.pid for worker in self._all]
+        return [worker.pid() for worker in self._all]
 
     async def search(self, pack_dir: str | None, request_json: str, ready: datetime) -> bytes:
         """The answer's JSON bytes; silkroute's exceptions from the search are raised here."""
@@ -119,7 +202,7 @@ class SearchPool:
         request = pickle.dumps((pack_dir, request_json, ready))
         try:
             ok, value = await worker.ask(request, self.kill_after_s)
-        except (TimeoutError, asyncio.IncompleteReadError, ConnectionError) as exc:
+        except (TimeoutError, ConnectionError) as exc:
             self._retire(worker)
             reason = (
                 f"the route search ran past {self.kill_after_s:g} s and was stopped"
@@ -152,17 +235,18 @@ class SearchPool:
     async def _start_one(self, delay_s: float) -> None:
         await asyncio.sleep(delay_s)
         environment = os.environ | {"PYTHONPATH": os.pathsep.join(_import_path())}
-        process = await asyncio.create_subprocess_exec(
+        _, worker = await asyncio.get_running_loop().subprocess_exec(
+            _Worker,
             *self._argv,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
+            stderr=None,
             env=environment,
         )
-        worker = _Worker(process)
         self._all.add(worker)
         try:
-            greeting = await asyncio.wait_for(worker.read_frame(), self.start_timeout_s)
-        except (TimeoutError, asyncio.IncompleteReadError):
+            greeting = await worker.read_frame(self.start_timeout_s)
+        except (TimeoutError, ConnectionError):
             greeting = b""
         if self._idle is None:  # closed meanwhile
             worker.kill()
@@ -182,15 +266,7 @@ class SearchPool:
         for task in list(self._starting):
             task.cancel()
         workers, self._all, self._idle = list(self._all), set(), None
-        for worker in workers:
-            with contextlib.suppress(ConnectionError, RuntimeError):
-                worker.stdin.close()
-        for worker in workers:
-            try:
-                await asyncio.wait_for(worker.process.wait(), 5)
-            except TimeoutError:
-                worker.kill()
-                await worker.process.wait()
+        await asyncio.gather(*(worker.stop(timeout_s=5) for worker in workers))
         self._closed = False
 
 
@@ -266,6 +342,8 @@ def serve_worker(argv: Sequence[str]) -> None:
     Standard output carries answers only: anything else printed goes to standard error.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(OSError):
+        os.nice(_NICE)
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     source = sys.stdin.buffer
