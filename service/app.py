@@ -258,24 +258,23 @@ class BodyLimit:
                 return
         chunks: list[bytes] = []
         size = 0
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout_s
-        while True:
-            try:
-                message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
-            except TimeoutError:
-                await self._reject(send, 408, f"request body not received in {self.timeout_s:g} s")
-                return
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
-                await self._reject(send, 413, self._too_large())
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > self.max_bytes:
+                        await self._reject(send, 413, self._too_large())
+                        return
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        break
+        except TimeoutError:
+            await self._reject(send, 408, f"request body not received in {self.timeout_s:g} s")
+            return
         body = b"".join(chunks)
         replayed = False
 
@@ -372,16 +371,17 @@ class RouteGate:
             task = asyncio.ensure_future(compute())
             self._in_flight[key] = task
             task.add_done_callback(functools.partial(self._done, key, network))
-        try:
-            # shield: a request that times out or hangs up must not cancel a search that other
-            # requests for the same query are waiting for
-            return await asyncio.wait_for(asyncio.shield(task), self.timeout_s)
-        except TimeoutError:
+        # asyncio.wait, not wait_for: a request that times out or hangs up must not cancel a
+        # search that other requests for the same query are waiting for
+        done, _ = await asyncio.wait((task,), timeout=self.timeout_s)
+        if not done:
             raise Busy(
                 f"the route search took longer than the server's {self.timeout_s:g} s limit; it "
                 "goes on in the background, retry shortly or ask for fewer alternatives",
                 retry_after_s=5,
-            ) from None
+            )
+        try:
+            return task.result()
         except SearchUnavailable as exc:
             raise Busy(str(exc)) from None
 

@@ -44,6 +44,7 @@ _LENGTH = struct.Struct("!I")
 _NICE = 5
 _WORKER_MAIN = "import sys; from service.searches import serve_worker; serve_worker(sys.argv[1:])"
 _READY = b"ready"
+_ANSWER, _ERROR = b"A", b"E"  # first byte of a reply: JSON bytes follow, or a pickled exception
 
 
 def json_bytes(data: Any) -> bytes:
@@ -113,23 +114,36 @@ class _Worker(asyncio.SubprocessProtocol):
 
     # what the pool calls
     async def read_frame(self, timeout_s: float) -> bytes:
+        """The next frame; ``TimeoutError`` (and the worker killed) if none comes in time."""
         if self._frames:
             return self._frames.pop(0)
         if self._lost:
             raise ConnectionError("the worker exited")
-        self._waiter = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[bytes] = loop.create_future()
+        self._waiter = waiter
+        overrun = loop.call_later(timeout_s, self._overrun, waiter)  # cheaper than wait_for
         try:
-            return await asyncio.wait_for(self._waiter, timeout_s)
+            return await waiter
         finally:
+            overrun.cancel()
             self._waiter = None
 
+    def _overrun(self, waiter: asyncio.Future[bytes]) -> None:
+        if not waiter.done():
+            waiter.set_exception(TimeoutError())
+            self.kill()
+
     async def ask(self, request: bytes, timeout_s: float) -> tuple[bool, Any]:
+        """Send a request; the answer's bytes (True) or the exception raised (False)."""
         assert self.transport is not None
         stdin = self.transport.get_pipe_transport(0)
         assert isinstance(stdin, asyncio.WriteTransport)
         stdin.write(_LENGTH.pack(len(request)) + request)
-        ok, value = pickle.loads(await self.read_frame(timeout_s))
-        return ok, value
+        frame = await self.read_frame(timeout_s)
+        if frame[:1] == _ANSWER:
+            return True, frame[1:]
+        return False, pickle.loads(frame[1:])
 
     def pid(self) -> int:
         assert self.transport is not None
@@ -323,11 +337,11 @@ def route_answer(network: Network, request_json: str, ready: datetime, roads: An
     )
 
 
-def _reply(ok: bool, value: Any) -> bytes:
+def _error_reply(exc: Exception) -> bytes:
     try:
-        return pickle.dumps((ok, value))
+        return _ERROR + pickle.dumps(exc)
     except Exception:  # an exception that does not pickle still reaches the server, as text
-        return pickle.dumps((False, RuntimeError(f"{type(value).__name__}: {value}")))
+        return _ERROR + pickle.dumps(RuntimeError(f"{type(exc).__name__}: {exc}"))
 
 
 def _write(out: IO[bytes], frame: bytes) -> None:
@@ -360,7 +374,7 @@ def serve_worker(argv: Sequence[str]) -> None:
         pack_dir, request_json, ready = pickle.loads(source.read(size))
         try:
             network = loaded.network if pack_dir is None else load_network(pack_dir)
-            frame = _reply(True, route_answer(network, request_json, ready, loaded.roads()))
+            frame = _ANSWER + route_answer(network, request_json, ready, loaded.roads())
         except Exception as exc:  # the server maps silkroute's errors to their status codes
-            frame = _reply(False, exc)
+            frame = _error_reply(exc)
         _write(out, frame)
