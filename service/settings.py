@@ -77,7 +77,12 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="Finished jobs kept this long."
     )
     route_timeout_s: float = Field(default=30.0, gt=0, le=3600)
-    route_workers: int = Field(default=4, ge=1, le=64)
+    route_workers: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="Route search worker processes (each holds a copy of the network).",
+    )
     route_queue_size: int = Field(
         default=64, ge=1, le=10_000, description="Route searches waiting for a worker at most."
     )
