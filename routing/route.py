@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
+import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -13,6 +15,7 @@ TIME_CATEGORIES = ("moving", "handling", "border", "waiting")
 _TIME_CATEGORY = {"move": "moving", "handle": "handling", "border": "border", "wait": "waiting"}
 
 
+@functools.lru_cache(maxsize=8192)  # a step ends when the next starts: most moments recur
 def iso(moment: datetime) -> str:
     """``YYYY-MM-DDTHH:MM:SSZ`` of a UTC moment (seconds truncated, as ``strftime`` would)."""
     return moment.isoformat(timespec="seconds")[:19] + "Z"
@@ -61,7 +64,7 @@ class Step:
         return {"storage": self.cost_usd}
 
     def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
+        head = {
             "kind": self.kind,
             "start": iso(self.start),
             "end": iso(self.end),
@@ -69,29 +72,27 @@ class Step:
             "cost_usd": round(self.cost_usd, 2),
             "co2e_kg": round(self.co2e_kg, 3),
         }
+        data: dict[str, Any]
         if self.kind == "move":
-            data.update(
-                {
-                    "from": self.from_node,
-                    "to": self.to_node,
-                    "link": self.link,
-                    "service": self.service,
-                    "mode": self.mode,
-                    "distance_km": round(self.distance_km, 3),
-                }
-            )
+            data = head | {
+                "from": self.from_node,
+                "to": self.to_node,
+                "link": self.link,
+                "service": self.service,
+                "mode": self.mode,
+                "distance_km": round(self.distance_km, 3),
+            }
         elif self.kind == "border":
-            data.update(
-                {
-                    "crossing": self.crossing,
-                    "service": self.service,
-                    "from": self.from_node,
-                    "to": self.to_node,
-                    "mode": self.mode,
-                    "transhipment_usd": round(self.transhipment_usd, 2),
-                }
-            )
+            data = head | {
+                "crossing": self.crossing,
+                "service": self.service,
+                "from": self.from_node,
+                "to": self.to_node,
+                "mode": self.mode,
+                "transhipment_usd": round(self.transhipment_usd, 2),
+            }
         else:
+            data = head
             data["node"] = self.node
         if self.note:
             data["note"] = self.note
@@ -214,6 +215,9 @@ class Route:
         days = hours / 24
         co2e_kg = self.co2e_kg
         cost_usd = self.cost_usd
+        distance_km = self.distance_km
+        if not math.isfinite(hours + co2e_kg + cost_usd + distance_km):  # NaN spreads to sums
+            raise ValueError(f"route {self.origin} -> {self.destination} has non-finite totals")
         generalized = self._generalized(cost_usd, days, co2e_kg)
         return {
             "origin": self.origin,
@@ -226,7 +230,7 @@ class Route:
                 "cost_usd": round(cost_usd, 2),
                 "transit_hours": round(hours, 3),
                 "transit_days": round(days, 3),
-                "distance_km": round(self.distance_km, 3),
+                "distance_km": round(distance_km, 3),
                 "co2e_kg": round(co2e_kg, 3),
                 "generalized_usd": round(generalized, 2),
                 "border_crossings": len(self.crossings),

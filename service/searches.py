@@ -32,6 +32,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
+
 from graphs import Network, load_network
 from routing.routes import Avoid, find_routes, routes_answer
 from service.schemas import RouteRequest
@@ -312,7 +314,9 @@ def route_answer(network: Network, request_json: str, ready: datetime, roads: An
     """The JSON answer to one route request; ``ready`` is the request's, resolved by the server."""
     body = RouteRequest.model_validate_json(request_json)
     shipment = body.to_shipment(ready)
-    return json_bytes(
+    # orjson: a tenth of the standard encoder's time on an answer; it would write a NaN as null,
+    # and a route's own check (``Route.to_dict``) keeps NaN out.
+    return orjson.dumps(
         routes_answer(
             lambda: find_routes(
                 network,
