@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
+import itertools
 import json
 import logging
 import math
@@ -20,6 +22,7 @@ import re
 import secrets
 import threading
 import uuid
+import weakref
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -314,35 +317,34 @@ class BodyLimit:
 class AnswerCache:
     """Answers to route queries by key, least recently used out first, within a byte budget.
 
-    A network is immutable, so an answer is a pure function of network and request; each entry
-    holds its network so that the network's ``id`` in the key cannot be reused while it lives.
+    Keys are strings and answers bytes: objects the garbage collector does not track, so a full
+    cache adds nothing to the collector's passes over the heap (which pause every request).
     """
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self._entries: OrderedDict[tuple[Any, ...], tuple[Network, bytes]] = OrderedDict()
+        self._entries: OrderedDict[str, bytes] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[Any, ...]) -> bytes | None:
+    def get(self, key: str) -> bytes | None:
         with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            self._entries.move_to_end(key)
-            return entry[1]
+            data = self._entries.get(key)
+            if data is not None:
+                self._entries.move_to_end(key)
+            return data
 
-    def put(self, key: tuple[Any, ...], network: Network, data: bytes) -> None:
+    def put(self, key: str, data: bytes) -> None:
         if len(data) > self.max_bytes // 8:
             return
         with self._lock:
             old = self._entries.pop(key, None)
             if old is not None:
-                self._bytes -= len(old[1])
-            self._entries[key] = (network, data)
+                self._bytes -= len(old)
+            self._entries[key] = data
             self._bytes += len(data)
             while self._bytes > self.max_bytes:
-                _, (_, dropped) = self._entries.popitem(last=False)
+                _, dropped = self._entries.popitem(last=False)
                 self._bytes -= len(dropped)
 
 
@@ -355,11 +357,9 @@ class RouteGate:
     def __init__(self, workers: int, queue_size: int, timeout_s: float, cache_bytes: int) -> None:
         self.workers, self.queue_size, self.timeout_s = workers, queue_size, timeout_s
         self.cache = AnswerCache(cache_bytes)
-        self._in_flight: dict[tuple[Any, ...], asyncio.Task[bytes]] = {}
+        self._in_flight: dict[str, asyncio.Task[bytes]] = {}
 
-    async def answer(
-        self, key: tuple[Any, ...], network: Network, compute: Callable[[], Awaitable[bytes]]
-    ) -> bytes:
+    async def answer(self, key: str, compute: Callable[[], Awaitable[bytes]]) -> bytes:
         """``compute()``'s answer, from memory when ``key`` was answered before."""
         cached = self.cache.get(key)
         if cached is not None:
@@ -370,7 +370,7 @@ class RouteGate:
                 raise Busy("too many route searches in progress; retry in a moment")
             task = asyncio.ensure_future(compute())
             self._in_flight[key] = task
-            task.add_done_callback(functools.partial(self._done, key, network))
+            task.add_done_callback(functools.partial(self._done, key))
         # asyncio.wait, not wait_for: a request that times out or hangs up must not cancel a
         # search that other requests for the same query are waiting for
         done, _ = await asyncio.wait((task,), timeout=self.timeout_s)
@@ -385,10 +385,10 @@ class RouteGate:
         except SearchUnavailable as exc:
             raise Busy(str(exc)) from None
 
-    def _done(self, key: tuple[Any, ...], network: Network, task: asyncio.Task[bytes]) -> None:
+    def _done(self, key: str, task: asyncio.Task[bytes]) -> None:
         self._in_flight.pop(key, None)
         if not task.cancelled() and task.exception() is None:  # (marks the error as seen)
-            self.cache.put(key, network, task.result())
+            self.cache.put(key, task.result())
 
     def cancel(self) -> None:
         """Drop the searches still in progress (the server is stopping)."""
@@ -439,6 +439,8 @@ class Service:
         self.worker = PlanWorker(self.store, settings.plan_timeout_s)
         self._network: Network | None = None
         self._health: bytes | None = None
+        self._tokens: weakref.WeakKeyDictionary[Network, int] = weakref.WeakKeyDictionary()
+        self._next_token = itertools.count()
 
     @property
     def network(self) -> Network:
@@ -472,6 +474,13 @@ class Service:
         self.worker.stop()
         self.store.close()
 
+    def network_token(self, network: Network) -> int:
+        """A number for ``network`` that no other network gets (``id`` may be reused)."""
+        token = self._tokens.get(network)
+        if token is None:
+            token = self._tokens.setdefault(network, next(self._next_token))
+        return token
+
     def pack(self, name: str | None, loc: list[str | int]) -> tuple[Network, str | None]:
         """The default network, or the user pack ``name`` from ``networks_root`` only."""
         if name is None:
@@ -501,6 +510,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(service.start)
+        # Everything loaded so far (network, app, schemas) lives as long as the server: keep the
+        # collector's full passes, which pause every request, from walking it again and again.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
@@ -606,8 +619,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         request_json = body.model_dump_json(exclude={"ready"})
         pack_dir = None if body.network is None else directory
         data = await service.gate.answer(
-            (id(net), ready, request_json),
-            net,
+            f"{service.network_token(net)} {ready.isoformat()} {request_json}",
             lambda: service.searches.search(pack_dir, request_json, ready),
         )
         return _json(data)

@@ -648,7 +648,7 @@ def test_search_errors_cross_from_the_worker_whole(tmp_path: Path) -> None:
         assert "Delta Wind Farm" in item["suggestions"]
 
 
-def test_gate_bounds_waiting_searches_and_shares_identical_ones(tiny: Network) -> None:
+def test_gate_bounds_waiting_searches_and_shares_identical_ones() -> None:
     gate = RouteGate(workers=1, queue_size=1, timeout_s=5, cache_bytes=0)
     calls: list[str] = []
 
@@ -661,12 +661,12 @@ def test_gate_bounds_waiting_searches_and_shares_identical_ones(tiny: Network) -
             return tag.encode()
 
         asks = [
-            asyncio.create_task(gate.answer((tag,), tiny, functools.partial(slow, tag)))
+            asyncio.create_task(gate.answer(tag, functools.partial(slow, tag)))
             for tag in ("a", "a", "a", "b")
         ]
         await asyncio.sleep(0.1)
         with pytest.raises(Busy):  # two searches in progress: the gate is full
-            await gate.answer(("c",), tiny, lambda: slow("c"))
+            await gate.answer("c", lambda: slow("c"))
         release.set()
         return await asyncio.gather(*asks)
 
@@ -674,7 +674,7 @@ def test_gate_bounds_waiting_searches_and_shares_identical_ones(tiny: Network) -
     assert sorted(calls) == ["a", "b"]  # three identical queries, one search
 
 
-def test_gate_time_limit_does_not_cancel_the_shared_search(tiny: Network) -> None:
+def test_gate_time_limit_does_not_cancel_the_shared_search() -> None:
     gate = RouteGate(workers=1, queue_size=4, timeout_s=0.1, cache_bytes=1 << 20)
     searches: list[int] = []
 
@@ -687,24 +687,24 @@ def test_gate_time_limit_does_not_cancel_the_shared_search(tiny: Network) -> Non
             return b"answer"
 
         with pytest.raises(Busy, match=r"0\.1 s limit"):
-            await gate.answer(("q",), tiny, slow)
+            await gate.answer("q", slow)
         release.set()
         await asyncio.sleep(0.05)
-        return await gate.answer(("q",), tiny, slow)  # kept for the retry
+        return await gate.answer("q", slow)  # kept for the retry
 
     assert asyncio.run(scenario()) == b"answer"
     assert searches == [1]
 
 
-def test_answer_cache_keeps_within_its_budget(tiny: Network) -> None:
+def test_answer_cache_keeps_within_its_budget() -> None:
     cache = AnswerCache(max_bytes=800)
     for i in range(20):
-        cache.put((i,), tiny, b"x" * 100)
-    assert cache.get((19,)) == b"x" * 100
-    assert cache.get((0,)) is None
-    assert sum(cache.get((i,)) is not None for i in range(20)) == 8
-    cache.put(("huge",), tiny, b"x" * 200)  # over an eighth of the budget: not kept
-    assert cache.get(("huge",)) is None
+        cache.put(str(i), b"x" * 100)
+    assert cache.get("19") == b"x" * 100
+    assert cache.get("0") is None
+    assert sum(cache.get(str(i)) is not None for i in range(20)) == 8
+    cache.put("huge", b"x" * 200)  # over an eighth of the budget: not kept
+    assert cache.get("huge") is None
 
 
 def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
