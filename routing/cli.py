@@ -630,6 +630,7 @@ def serve(
         host=settings.host,
         port=settings.port,
         limit_concurrency=settings.max_connections,
+        http="httptools",  # the C parser: about half the CPU of h11 per request
         access_log=settings.access_log,
         log_config=log_config,
         timeout_graceful_shutdown=10,

@@ -42,7 +42,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     database = tmp_path_factory.mktemp("map") / "jobs.sqlite3"
     app = create_app(Settings(database_path=database))
     server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", ws="none", http="h11", lifespan="on")
+        uvicorn.Config(app, log_level="warning", ws="none", http="httptools", lifespan="on")
     )
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
