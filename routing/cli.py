@@ -602,7 +602,6 @@ def serve(
 ) -> None:
     """Run the HTTP service (API, /docs, the map page) under uvicorn; SILKROUTE_* settings."""
     import copy
-    import gc
 
     import uvicorn  # the service and its web stack load only for this command
     from pydantic import ValidationError
@@ -619,10 +618,6 @@ def serve(
         )
         fail(f"settings: {problems}")
     _load(settings.network_dir)  # a bad pack stops here with its file, line and column
-    # The network (cached, shared with the app) lives as long as the process: keep the garbage
-    # collector from walking its objects again and again, which shows as latency spikes.
-    gc.collect()
-    gc.freeze()
     log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     log_config["loggers"]["silkroute"] = {"handlers": ["default"], "level": "INFO"}
     uvicorn.run(

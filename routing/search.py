@@ -18,7 +18,7 @@ import functools
 import heapq
 import itertools
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -286,7 +286,7 @@ def _handle(node: Node, t0: float, terms: CargoTerms, note: str) -> tuple[RawSte
     return step, cost, hours
 
 
-def _step_cost(steps: list[RawStep]) -> tuple[float, float]:
+def _step_cost(steps: Sequence[RawStep]) -> tuple[float, float]:
     cost = co2 = 0.0
     for step in steps:
         cost += step[3]
@@ -583,9 +583,7 @@ class _Search:
                 steps += (_border(crossing, t, t + border_hours, fee, transhipment),)
                 t += border_hours
             steps += (_move(link, None, t, t + hours, cost, co2),)
-            total = 0.0
-            for step in steps:
-                total += step[3]
+            total, co2 = _step_cost(steps)
             self.add(label, succ, steps, "move", t + hours, total, co2, link.distance_km, entered)
             return
         service: Service = data["service"]

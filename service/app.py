@@ -63,7 +63,7 @@ from service.schemas import (
     TourRequest,
     field_path,
 )
-from service.searches import SearchPool, SearchUnavailable, json_bytes
+from service.searches import SearchPool, SearchUnavailable
 from service.settings import PACK_NAME, Settings
 
 log = logging.getLogger("silkroute.service")
@@ -396,14 +396,22 @@ class RouteGate:
             task.cancel()
 
 
+def _json_bytes(data: Any) -> bytes:
+    """Compact UTF-8 JSON; NaN and infinity are refused rather than written. (Answers are trees
+    built here, never cyclic: the encoder need not look for cycles.)"""
+    return json.dumps(
+        data, ensure_ascii=False, separators=(",", ":"), allow_nan=False, check_circular=False
+    ).encode()
+
+
 @lru_cache(maxsize=8)
 def _network_json(network: Network) -> bytes:
-    return json_bytes(network_to_dict(network))
+    return _json_bytes(network_to_dict(network))
 
 
 @lru_cache(maxsize=8)
 def _network_geojson(network: Network) -> bytes:
-    return json_bytes(network_geojson(network))
+    return _json_bytes(network_geojson(network))
 
 
 def _json(data: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -459,7 +467,7 @@ class Service:
     def health(self) -> bytes:
         if self._health is None:
             stats = self.network.stats()
-            self._health = json_bytes({"status": "ok", "network": stats, "version": VERSION})
+            self._health = _json_bytes({"status": "ok", "network": stats, "version": VERSION})
         return self._health
 
     def start(self) -> None:
@@ -563,7 +571,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         net, _ = service.pack(network, ["query", "network"])
         found = net.places.search(q)
         return _json(
-            json_bytes(
+            _json_bytes(
                 {
                     "query": q,
                     "places": [_place(node) for node in found],
@@ -665,7 +673,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         service.worker.wake()
         return _json(
-            json_bytes(job.to_dict()), status=202, headers={"Location": f"/v1/plans/{job.id}"}
+            _json_bytes(job.to_dict()), status=202, headers={"Location": f"/v1/plans/{job.id}"}
         )
 
     @app.get(
@@ -681,7 +689,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise FieldError(
                 ["path", "job_id"], f"no plan job '{job_id}'", status=404, kind="not_found"
             )
-        return _json(json_bytes(job.to_dict()))
+        return _json(_json_bytes(job.to_dict()))
 
     @app.get(
         "/v1/plans/{job_id}/report",
@@ -736,7 +744,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             time_limit_s=body.time_limit_s,
             roads=service.roads(),
         )
-        return _json(json_bytes(answer))
+        return _json(_json_bytes(answer))
 
     @app.get("/", include_in_schema=False)
     def index() -> Response:
