@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from graphs.network import Network
-from routing.route import Route, iso
+from routing.route import Route
 
 
 def routes_geojson(network: Network, routes: Sequence[Route]) -> dict[str, Any]:
@@ -14,15 +14,7 @@ def routes_geojson(network: Network, routes: Sequence[Route]) -> dict[str, Any]:
     features: list[dict[str, Any]] = []
     for rank, route in enumerate(routes):
         for step in route.steps:
-            base = {
-                "route": rank,
-                "kind": step.kind,
-                "start": iso(step.start),
-                "end": iso(step.end),
-                "hours": round(step.hours, 3),
-                "cost_usd": round(step.cost_usd, 2),
-                "co2e_kg": round(step.co2e_kg, 3),
-            }
+            base = {"route": rank} | step.head()
             geometry: dict[str, Any]
             if step.kind == "move":
                 assert step.from_node and step.to_node

@@ -63,8 +63,9 @@ class Step:
             }
         return {"storage": self.cost_usd}
 
-    def to_dict(self) -> dict[str, Any]:
-        head = {
+    def head(self) -> dict[str, Any]:
+        """Kind, times and figures: what every view of a step starts with."""
+        return {
             "kind": self.kind,
             "start": iso(self.start),
             "end": iso(self.end),
@@ -72,6 +73,9 @@ class Step:
             "cost_usd": round(self.cost_usd, 2),
             "co2e_kg": round(self.co2e_kg, 3),
         }
+
+    def to_dict(self) -> dict[str, Any]:
+        head = self.head()
         data: dict[str, Any]
         if self.kind == "move":
             data = head | {
