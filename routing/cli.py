@@ -31,6 +31,7 @@ from graphs.errors import (
 )
 from graphs.export import network_geojson, network_to_dict
 from routing.geojson import routes_geojson
+from routing.lastmile import place_name
 from routing.model import OBJECTIVES, Cargo, Objective, Shipment
 from routing.plan import Plan, plan, plan_deltas
 from routing.route import Route
@@ -281,7 +282,7 @@ def route_table(net: Network, found: Route, title: str) -> Table:
     for step in found.steps:
         if step.kind == "move":
             assert step.from_node and step.to_node
-            where = f"{net.nodes[step.from_node].name} → {net.nodes[step.to_node].name}"
+            where = f"{place_name(net, step.from_node)} → {place_name(net, step.to_node)}"
             via = f"{step.mode} {step.service or step.link}"
         elif step.kind == "border":
             crossing = net.crossings[step.crossing or ""]
@@ -289,7 +290,7 @@ def route_table(net: Network, found: Route, title: str) -> Table:
             via = "; ".join(filter(None, (step.service and f"on {step.service}", step.note)))
             via = via or "border"
         else:
-            where = net.nodes[step.node or ""].name
+            where = place_name(net, step.node or "")
             via = step.note
         table.add_row(
             step.start.strftime("%Y-%m-%d %H:%M"),

@@ -58,6 +58,25 @@ def site_id(lat: float, lon: float) -> str:
     return f"site-{lat:.4f}-{lon:.4f}".replace(".", "p").replace("--", "-s")
 
 
+def place_name(network: Network, node_id: str) -> str:
+    """A place's name; for a site added by coordinates (not in ``network``), its coordinates."""
+    node = network.nodes.get(node_id)
+    if node is not None:
+        return node.name
+    parts = node_id.removeprefix("site-").split("-")
+    if not node_id.startswith("site-") or len(parts) != 2:
+        return node_id
+    try:
+        lat, lon = (float(part.replace("s", "-").replace("p", ".")) for part in parts)
+    except ValueError:
+        return node_id
+    return _site_name(lat, lon)
+
+
+def _site_name(lat: float, lon: float) -> str:
+    return f"site at {lat:.4f}, {lon:.4f}"
+
+
 def with_site(
     network: Network,
     lat: float,
@@ -132,7 +151,7 @@ def with_site(
     nearest = anchors[0][1]
     site = Node(
         id=node_id,
-        name=f"site at {lat:.4f}, {lon:.4f}",
+        name=_site_name(lat, lon),
         aliases=(),
         country=nearest.country,
         kind="site",

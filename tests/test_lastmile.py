@@ -15,7 +15,7 @@ from graphs.roads import load_road_graph, road_leg
 from routing.cli import app
 from routing.costs import CargoTerms
 from routing.deliveries import read_deliveries
-from routing.lastmile import DETOUR_FACTOR, parse_coordinates, with_site
+from routing.lastmile import DETOUR_FACTOR, parse_coordinates, place_name, site_id, with_site
 from routing.model import Cargo, Shipment
 from routing.routes import find_routes
 from tests.oracle import check_route
@@ -54,6 +54,21 @@ def test_site_with_extract_uses_the_osm_road_distance(bundled: Network) -> None:
     leg = road_leg(roads, (anchor.lat, anchor.lon), (41.58, 64.26))
     assert last.distance_km == pytest.approx(leg.distance_km)
     assert any("over the OSM road graph" in note for note in route.notes)
+
+
+def test_sites_are_named_by_their_coordinates_where_the_network_lacks_them(
+    bundled: Network,
+) -> None:
+    assert place_name(bundled, site_id(-12.5, -76.25)) == "site at -12.5000, -76.2500"
+    assert place_name(bundled, site_id(43.5, 76.1)) == "site at 43.5000, 76.1000"
+    assert place_name(bundled, "almaty") == bundled.nodes["almaty"].name
+    assert place_name(bundled, "site-nonsense") == "site-nonsense"
+
+
+def test_route_table_to_a_site(bundled: Network) -> None:
+    result = CliRunner().invoke(app, ["route", "Almaty", "43.5,76.1"])
+    assert result.exit_code == 0, result.output
+    assert "site at 43.5000, 76.1000" in result.output
 
 
 def test_blade_to_coordinates_passes_the_oracle(bundled: Network) -> None:
