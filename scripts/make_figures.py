@@ -26,7 +26,7 @@ from routing.routes import find_routes
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _write(path: Path, draw: Callable[[IO[bytes]], None]) -> None:
+def write_figure(path: Path, draw: Callable[[IO[bytes]], None]) -> None:
     """Through a temporary file and a rename, so a failed run leaves the old figure intact."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -61,8 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     name = f"route-{routes[0].origin}-{routes[0].destination}.png"  # node ids are slugs
-    _write(args.out / name, lambda f: plot_routes(network, routes, f))
-    _write(args.out / "network.png", lambda f: plot_network(network, f))
+    write_figure(args.out / name, lambda f: plot_routes(network, routes, f))
+    write_figure(args.out / "network.png", lambda f: plot_network(network, f))
     return 0
 
 

@@ -13,12 +13,11 @@ same plan and the same bytes whenever the solve proves optimality within the tim
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from bench_plan import allocation, shipments
+from make_figures import write_figure
 
 from graphs import load_network
 from graphs.errors import SilkrouteError
@@ -60,18 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         f"a {args.share:.0%} share of each crossing's capacity"
     )
     path = args.out / "plan-capacity.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Through a temporary file and a rename, so a failed run leaves the old figure intact.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            plot_capacity(network, result, f, title=title)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a figure is for everyone to read
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    print(f"wrote {path}")
+    write_figure(path, lambda f: plot_capacity(network, result, f, title=title))
     return 0
 
 

@@ -51,7 +51,7 @@ from graphs.errors import (
 from graphs.export import network_geojson, network_to_dict
 from routing.deliveries import tours_answer
 from routing.scenario import apply_scenario
-from service.jobs import JobStore, PlanWorker, QueueFull, StoreUnavailable
+from service.jobs import Job, JobStore, PlanWorker, QueueFull, StoreUnavailable
 from service.schemas import (
     ErrorBody,
     Health,
@@ -676,6 +676,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             _json_bytes(job.to_dict()), status=202, headers={"Location": f"/v1/plans/{job.id}"}
         )
 
+    def known_job(job_id: str) -> Job:
+        """The stored plan job, or 404 naming the path parameter."""
+        job = service.store.get(job_id)
+        if job is None:
+            raise FieldError(
+                ["path", "job_id"], f"no plan job '{job_id}'", status=404, kind="not_found"
+            )
+        return job
+
     @app.get(
         "/v1/plans/{job_id}",
         response_model=PlanJobOut,
@@ -684,11 +693,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     def get_plan(job_id: str = PathParam(max_length=64)) -> Response:
         """A plan job: queued, running, done (with the plan) or failed (with the reason)."""
-        job = service.store.get(job_id)
-        if job is None:
-            raise FieldError(
-                ["path", "job_id"], f"no plan job '{job_id}'", status=404, kind="not_found"
-            )
+        job = known_job(job_id)
         return _json(_json_bytes(job.to_dict()))
 
     @app.get(
@@ -699,11 +704,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     def get_plan_report(job_id: str = PathParam(max_length=64)) -> Response:
         """The finished plan's HTML report (self-contained, opens offline)."""
-        job = service.store.get(job_id)
-        if job is None:
-            raise FieldError(
-                ["path", "job_id"], f"no plan job '{job_id}'", status=404, kind="not_found"
-            )
+        job = known_job(job_id)
         if job.status != "done":
             raise FieldError(["path", "job_id"], f"plan job '{job_id}' is {job.status}", status=409)
         html = service.store.report(job_id)
