@@ -377,39 +377,51 @@ class _Search:
         hours = label.t + self.h_hours[state]
         return label.primary + h_cost + carbon + q.value_of_time_usd_per_day * hours / 24
 
-    def _within_limits(self, label: Label) -> bool:
+    def _key(self, label: Label) -> float | None:
+        """The label's place in the queue, or None when no route within every limit extends it.
+
+        The place is the lower bound on the objective (A*), or the arrival time for a Pareto
+        front.
+        """
         q, state = self.q, label.state
-        if state not in self.h_hours:
-            return False  # the destination cannot be reached from here
-        if q.max_hours is not None and label.t + self.h_hours[state] > q.max_hours + _EPS:
-            return False
+        h_hours = self.h_hours.get(state)
+        if h_hours is None:
+            return None  # the destination cannot be reached from here
+        if q.max_hours is not None and label.t + h_hours > q.max_hours + _EPS:
+            return None
         min_cost = label.cost + self.h_cost[state] * self.cost_scale
         if q.max_cost_usd is not None and min_cost > q.max_cost_usd + _EPS:
-            return False
-        if q.objective_cap is not None and self._estimate(label) > q.objective_cap + _EPS:
-            return False
+            return None
+        estimate = self._estimate(label)
+        if q.objective_cap is not None and estimate > q.objective_cap + _EPS:
+            return None
         if q.pareto:
-            soonest = label.t + self.h_hours[state]
-            return not any(f.t <= soonest + _EPS and f.cost <= min_cost + _EPS for f in self.finals)
-        return self.best is None or self._estimate(label) <= self.best[0] + _EPS
+            soonest = label.t + h_hours
+            if any(f.t <= soonest + _EPS and f.cost <= min_cost + _EPS for f in self.finals):
+                return None
+            return label.t
+        if self.best is not None and estimate > self.best[0] + _EPS:
+            return None
+        return estimate
 
     def push(self, label: Label) -> None:
-        if not self._within_limits(label):
+        key = self._key(label)
+        if key is None:
             return
-        existing = self.labels.setdefault(label.state, [])
-        rate = self._storage_rate(label.state)
-        for other in existing:
-            if self._dominates(other, label, rate):
-                return
         keep = []
-        for other in existing:
-            if self._dominates(label, other, rate):
-                other.alive = False
-            else:
-                keep.append(other)
+        existing = self.labels.get(label.state)
+        if existing:
+            rate = self._storage_rate(label.state)
+            for other in existing:
+                if self._dominates(other, label, rate):
+                    return
+            for other in existing:
+                if self._dominates(label, other, rate):
+                    other.alive = False
+                else:
+                    keep.append(other)
         keep.append(label)
         self.labels[label.state] = keep
-        key = label.t if self.q.pareto else self._estimate(label)
         heapq.heappush(self.heap, (key, label.t, next(self.counter), label))
 
     def extend(
@@ -482,7 +494,9 @@ class _Search:
             key, _, _, label = heapq.heappop(self.heap)
             if not q.pareto and self.best is not None and key > self.best[0] + _EPS:
                 break  # every label left is bounded above the best complete route
-            if not label.alive or not self._within_limits(label):
+            # (a Pareto front may have grown past this label since it was queued; the other
+            # limits, and the bound on the best route, were checked by its key)
+            if not label.alive or (q.pareto and self._key(label) is None):
                 continue
             self.expanded += 1
             node_id, mode = label.state
@@ -707,7 +721,7 @@ def pareto_filter(labels: list[Label]) -> list[Label]:
 def build_route(query: Query, label: Label, objective: str) -> Route:
     """Turn a complete label into a Route with real timestamps."""
     net = query.network
-    steps = [_to_step(query.ready, raw) for raw in label.raw_steps()]
+    steps = _to_steps(query.ready, label.raw_steps())
     path = [query.origin.id]
     for step in steps:
         if step.kind == "move" and step.to_node and step.to_node != path[-1]:
@@ -719,7 +733,7 @@ def build_route(query: Query, label: Label, objective: str) -> Route:
         destination=query.destination.id,
         objective=objective,
         ready=query.ready,
-        steps=tuple(steps),
+        steps=steps,
         countries=countries,
         coordinates=coordinates,
         value_of_time_usd_per_day=query.value_of_time_usd_per_day,
@@ -728,25 +742,19 @@ def build_route(query: Query, label: Label, objective: str) -> Route:
     )
 
 
-def _to_step(ready: datetime, raw: RawStep) -> Step:
-    (kind, t0, t1, cost, co2, dist, mode, a, b, link, service, crossing, node, tranship, note) = raw
-    return Step(
-        kind=kind,
-        start=ready + timedelta(hours=t0),
-        end=ready + timedelta(hours=t1),
-        cost_usd=cost,
-        co2e_kg=co2,
-        distance_km=dist,
-        mode=mode,
-        from_node=a,
-        to_node=b,
-        link=link,
-        service=service,
-        crossing=crossing,
-        node=node,
-        transhipment_usd=tranship,
-        note=note,
-    )
+def _to_steps(ready: datetime, raw_steps: list[RawStep]) -> tuple[Step, ...]:
+    """Steps timed from ``ready``; a step starts when the one before it ends, so each moment
+    (hours after ready) is turned into a datetime once."""
+    moments: dict[float, datetime] = {}
+
+    def at(hours: float) -> datetime:
+        moment = moments.get(hours)
+        if moment is None:
+            moment = moments[hours] = ready + timedelta(hours=hours)
+        return moment
+
+    # a raw step is a Step's fields in order, with hours after ready for its two times
+    return tuple(Step(raw[0], at(raw[1]), at(raw[2]), *raw[3:]) for raw in raw_steps)
 
 
 def iter_moves(label: Label) -> Iterator[RawStep]:

@@ -628,7 +628,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pack_dir = None if body.network is None else directory
         data = await service.gate.answer(
             f"{service.network_token(net)} {ready.isoformat()} {request_json}",
-            lambda: service.searches.search(pack_dir, request_json, ready),
+            lambda: service.searches.submit(pack_dir, request_json, ready),
         )
         return _json(data)
 

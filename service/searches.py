@@ -6,8 +6,8 @@ worker here is a process (``serve_worker``) that loads the server's default netw
 answers route requests with the bytes ``silkroute route --json`` prints.
 
 The server talks to its workers over their standard input and output, on its own event loop: a
-request is a length-prefixed pickle of (pack directory, request JSON, ready time); an answer is
-the JSON bytes or one of silkroute's exceptions (they pickle). ``concurrent.futures``' process
+request is a length-prefixed JSON array of (pack directory, request JSON, ready time); an answer
+is the JSON bytes or one of silkroute's exceptions (they pickle). ``concurrent.futures``' process
 pool does the same through two helper threads; with a stand-in search on this 2-core machine
 that cost the server about 360 us of CPU per search, against about 115 us for pipes read on the
 event loop itself.
@@ -20,13 +20,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
+import operator
 import os
 import pickle
 import signal
 import struct
 import sys
+from collections import deque
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -57,19 +60,45 @@ class SearchUnavailable(Exception):
 
 
 class _Worker(asyncio.SubprocessProtocol):
-    """One worker process: frames out on its input, frames back from its output.
+    """One worker process: requests out on its input, one reply each back from its output, in
+    the order sent.
 
-    A protocol rather than stream readers: an answer costs the event loop one callback per chunk
-    read and one future, which is most of what the server spends on a search besides HTTP.
+    A protocol rather than stream readers: a reply costs the event loop one callback per chunk
+    read, and it settles the request's future right there, with the answer's bytes or the
+    exception the search raised.
+
+    Requests may queue in the worker's pipe (``SearchPool`` allows ``depth`` at a time): a busy
+    worker then reads its next request as soon as it has written an answer, instead of sleeping
+    until the event loop gets round to sending one. Only the request at the head of the line is
+    timed; a worker whose head runs past its limit is killed, and every request in its line fails.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, pool: SearchPool) -> None:
         self.transport: asyncio.SubprocessTransport | None = None
+        self.pool = pool
+        self.waiting = 0  # requests sent and not yet answered (read on every dispatch)
+        self.lost = False
+        self._loop = asyncio.get_running_loop()
         self._buffer = bytearray()
-        self._frames: list[bytes] = []
-        self._waiter: asyncio.Future[bytes] | None = None
-        self._lost = False
-        self._exited: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # (future, time limit) per reply expected, in order; the first reply is the greeting
+        self._line: deque[tuple[asyncio.Future[bytes], float]] = deque()
+        self._replies = 0  # replies received so far: which request a timer was set for
+        self._clock: asyncio.TimerHandle | None = None
+        self._exited: asyncio.Future[None] = self._loop.create_future()
+        self.greeting: asyncio.Future[bytes] = self._loop.create_future()
+        self._line.append((self.greeting, pool.start_timeout_s))
+        self._time_head()
+
+    def send(self, request: bytes, answer: asyncio.Future[bytes]) -> None:
+        """Write a request frame; ``answer`` gets the JSON bytes or the search's exception."""
+        assert self.transport is not None
+        stdin = self.transport.get_pipe_transport(0)
+        assert isinstance(stdin, asyncio.WriteTransport)
+        stdin.write(request)
+        self.waiting += 1
+        self._line.append((answer, self.pool.kill_after_s))
+        if len(self._line) == 1:
+            self._time_head()
 
     # the protocol: called by the event loop
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -77,68 +106,79 @@ class _Worker(asyncio.SubprocessProtocol):
         self.transport = transport
 
     def pipe_data_received(self, fd: int, data: bytes | bytearray) -> None:
-        if fd != 1:
+        if fd != 1 or self.lost:
             return
         buffer = self._buffer
         buffer += data
+        answered = False
         while len(buffer) >= _LENGTH.size:
             (size,) = _LENGTH.unpack_from(buffer)
             if len(buffer) < _LENGTH.size + size:
                 break
             frame = bytes(buffer[_LENGTH.size : _LENGTH.size + size])
             del buffer[: _LENGTH.size + size]
-            if self._waiter is not None and not self._waiter.done():
-                self._waiter.set_result(frame)
+            if not self._line:  # a reply to nothing: the worker is out of step
+                self._fail(f"a route search worker sent {len(frame)} bytes nobody asked for")
+                return
+            waiter, _ = self._line.popleft()
+            self._replies += 1
+            if waiter is self.greeting:
+                waiter.set_result(frame)
+                continue
+            self.waiting -= 1
+            answered = True
+            if waiter.done():  # (cancelled meanwhile: the answer is dropped)
+                continue
+            if frame[:1] == _ANSWER:
+                waiter.set_result(frame[1:])
             else:
-                self._frames.append(frame)
+                waiter.set_exception(pickle.loads(frame[1:]))
+        self._time_head()
+        if answered:
+            self.pool._dispatch()  # there is room in this line again
 
     def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
         if fd == 1:
-            self._lose()
+            self._fail("a route search worker stopped unexpectedly")
 
     def process_exited(self) -> None:
-        self._lose()
+        self._fail("a route search worker stopped unexpectedly")
         if not self._exited.done():
             self._exited.set_result(None)
 
-    def _lose(self) -> None:
-        self._lost = True
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_exception(ConnectionError("the worker exited"))
+    def _time_head(self) -> None:
+        """Start the clock on the request now at the head of the line (cheaper than wait_for)."""
+        if self._clock is not None:
+            self._clock.cancel()
+            self._clock = None
+        if self._line:
+            _, timeout_s = self._line[0]
+            self._clock = self._loop.call_later(timeout_s, self._overrun, self._replies)
+
+    def _overrun(self, replies: int) -> None:
+        if self._replies == replies and self._line:  # the same head, still unanswered
+            _, timeout_s = self._line[0]
+            self._fail(f"the route search ran past {timeout_s:g} s and was stopped")
+
+    def _fail(self, reason: str) -> None:
+        """Kill the worker; every request in its line gets ``SearchUnavailable`` (once)."""
+        if self.lost:
+            return
+        self.lost = True
+        self.kill()
+        if self._clock is not None:
+            self._clock.cancel()
+        head = True
+        while self._line:
+            waiter, _ = self._line.popleft()
+            if not waiter.done():
+                why = reason if head else "a route search worker stopped unexpectedly"
+                waiter.set_exception(SearchUnavailable(f"{why}; retry in a moment"))
+            head = False
+        self.waiting = 0
+        self.pool._lost(self, reason)
 
     # what the pool calls
-    async def read_frame(self, timeout_s: float) -> bytes:
-        """The next frame; ``TimeoutError`` (and the worker killed) if none comes in time."""
-        if self._frames:
-            return self._frames.pop(0)
-        if self._lost:
-            raise ConnectionError("the worker exited")
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[bytes] = loop.create_future()
-        self._waiter = waiter
-        overrun = loop.call_later(timeout_s, self._overrun, waiter)  # cheaper than wait_for
-        try:
-            return await waiter
-        finally:
-            overrun.cancel()
-            self._waiter = None
-
-    def _overrun(self, waiter: asyncio.Future[bytes]) -> None:
-        if not waiter.done():
-            waiter.set_exception(TimeoutError())
-            self.kill()
-
-    async def ask(self, request: bytes, timeout_s: float) -> tuple[bool, Any]:
-        """Send a request; the answer's bytes (True) or the exception raised (False)."""
-        assert self.transport is not None
-        stdin = self.transport.get_pipe_transport(0)
-        assert isinstance(stdin, asyncio.WriteTransport)
-        stdin.write(_LENGTH.pack(len(request)) + request)
-        frame = await self.read_frame(timeout_s)
-        if frame[:1] == _ANSWER:
-            return True, frame[1:]
-        return False, pickle.loads(frame[1:])
-
     def pid(self) -> int:
         assert self.transport is not None
         return self.transport.get_pid()
@@ -169,7 +209,12 @@ class _Worker(asyncio.SubprocessProtocol):
 
 
 class SearchPool:
-    """``workers`` search processes, started on first use and stopped by ``close``."""
+    """``workers`` search processes, started on first use and stopped by ``close``.
+
+    A search goes to the worker with the shortest line, and waits in the pool's queue while
+    every line is ``depth`` long. A depth of 2 keeps a busy worker fed without a trip through
+    the event loop; deeper lines would only put more requests behind a slow search.
+    """
 
     def __init__(
         self,
@@ -178,60 +223,65 @@ class SearchPool:
         roads_file: str | None,
         kill_after_s: float,
         start_timeout_s: float = 120.0,
+        depth: int = 2,
     ) -> None:
-        self.workers = workers
+        self.workers, self.depth = workers, depth
         self.kill_after_s = kill_after_s
         self.start_timeout_s = start_timeout_s
         self._argv = [sys.executable, "-c", _WORKER_MAIN, network_dir or "", roads_file or ""]
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._idle: asyncio.Queue[_Worker | None] | None = None
-        self._all: set[_Worker] = set()
+        self._ready: list[_Worker] = []  # started and answering
+        self._all: set[_Worker] = set()  # also those starting
+        self._queue: deque[tuple[bytes, asyncio.Future[bytes]]] = deque()  # waiting for room
         self._starting: set[asyncio.Task[None]] = set()
         self._closed = False
 
     def worker_pids(self) -> list[int]:
         return [worker.pid() for worker in self._all]
 
-    async def search(self, pack_dir: str | None, request_json: str, ready: datetime) -> bytes:
-        """The answer's JSON bytes; silkroute's exceptions from the search are raised here."""
+    def submit(
+        self, pack_dir: str | None, request_json: str, ready: datetime
+    ) -> asyncio.Future[bytes]:
+        """The answer's JSON bytes, to come; or silkroute's exception from the search, or
+        ``SearchUnavailable``."""
         loop = asyncio.get_running_loop()
-        if self._idle is None or self._loop is not loop:
+        if self._loop is not loop:
             # first use, or an event loop other than the one the workers' pipes belong to (an app
             # driven without its lifespan): start afresh
             for old in self._all:
                 old.kill()
-            self._all = set()
-            self._loop, self._idle = loop, asyncio.Queue()
+            self._all, self._ready, self._queue = set(), [], deque()
+            self._loop = loop
             for _ in range(self.workers):
                 self._replace()
-        worker = await self._idle.get()
-        if worker is None:  # a worker would not start: say so rather than wait
-            raise SearchUnavailable("no route search worker could be started; retry later")
-        request = pickle.dumps((pack_dir, request_json, ready))
-        try:
-            ok, value = await worker.ask(request, self.kill_after_s)
-        except (TimeoutError, ConnectionError) as exc:
-            self._retire(worker)
-            reason = (
-                f"the route search ran past {self.kill_after_s:g} s and was stopped"
-                if isinstance(exc, TimeoutError)
-                else "a route search worker stopped unexpectedly"
-            )
-            log.error("%s; starting a fresh worker", reason)
-            raise SearchUnavailable(f"{reason}; retry in a moment") from None
-        except BaseException:  # cancelled mid-answer: the pipe is out of step, drop the worker
-            self._retire(worker)
-            raise
-        self._idle.put_nowait(worker)
-        if ok:
-            assert isinstance(value, bytes)
-            return value
-        raise value
+        answer: asyncio.Future[bytes] = loop.create_future()
+        request = orjson.dumps([pack_dir, request_json, ready.isoformat()])
+        self._queue.append((_LENGTH.pack(len(request)) + request, answer))
+        self._dispatch()
+        return answer
 
-    def _retire(self, worker: _Worker) -> None:
-        worker.kill()
-        self._all.discard(worker)
-        self._replace()
+    async def search(self, pack_dir: str | None, request_json: str, ready: datetime) -> bytes:
+        return await self.submit(pack_dir, request_json, ready)
+
+    def _dispatch(self) -> None:
+        """Hand queued requests to the shortest lines while there is room."""
+        queue = self._queue
+        while queue and self._ready:
+            worker = min(self._ready, key=_WAITING)
+            if worker.waiting >= self.depth:
+                return
+            request, answer = queue.popleft()
+            if not answer.done():  # (not cancelled while it waited)
+                worker.send(request, answer)
+
+    def _lost(self, worker: _Worker, reason: str) -> None:
+        """A worker was killed or died: start another in its place. (One still starting is
+        ``_start_one``'s to retry.)"""
+        if worker in self._ready:
+            self._ready.remove(worker)
+            self._all.discard(worker)
+            log.error("%s; starting a fresh worker", reason)
+            self._replace()
 
     def _replace(self, delay_s: float = 0.0) -> None:
         if self._closed:
@@ -244,7 +294,7 @@ class SearchPool:
         await asyncio.sleep(delay_s)
         environment = os.environ | {"PYTHONPATH": os.pathsep.join(_import_path())}
         _, worker = await asyncio.get_running_loop().subprocess_exec(
-            _Worker,
+            functools.partial(_Worker, self),
             *self._argv,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
@@ -253,29 +303,42 @@ class SearchPool:
         )
         self._all.add(worker)
         try:
-            greeting = await worker.read_frame(self.start_timeout_s)
-        except (TimeoutError, ConnectionError):
+            greeting = await worker.greeting
+        except SearchUnavailable:
             greeting = b""
-        if self._idle is None:  # closed meanwhile
+        if self._closed or worker not in self._all:  # closed, or restarted on another loop
             worker.kill()
             self._all.discard(worker)
         elif greeting != _READY:
             worker.kill()
             self._all.discard(worker)
             log.error("a route search worker did not start (see its messages above); retrying")
-            self._idle.put_nowait(None)  # one waiting request learns of it
+            while self._queue:  # the longest-waiting search learns of it rather than wait on
+                _, answer = self._queue.popleft()
+                if not answer.done():
+                    answer.set_exception(
+                        SearchUnavailable("no route search worker could be started; retry later")
+                    )
+                    break
             self._replace(delay_s=5.0)
         else:
-            self._idle.put_nowait(worker)
+            self._ready.append(worker)
+            self._dispatch()
 
     async def close(self) -> None:
         """Stop every worker: end of input first, a kill after a moment."""
         self._closed = True
         for task in list(self._starting):
             task.cancel()
-        workers, self._all, self._idle = list(self._all), set(), None
+        for _, answer in self._queue:
+            answer.cancel()
+        workers, self._all, self._ready, self._queue = list(self._all), set(), [], deque()
+        self._loop = None
         await asyncio.gather(*(worker.stop(timeout_s=5) for worker in workers))
         self._closed = False
+
+
+_WAITING = operator.attrgetter("waiting")
 
 
 def _import_path() -> list[str]:
@@ -367,7 +430,8 @@ def serve_worker(argv: Sequence[str]) -> None:
         if len(head) < _LENGTH.size:
             return  # the server closed our input: done
         (size,) = _LENGTH.unpack(head)
-        pack_dir, request_json, ready = pickle.loads(source.read(size))
+        pack_dir, request_json, ready_text = orjson.loads(source.read(size))
+        ready = datetime.fromisoformat(ready_text)
         try:
             network = loaded.network if pack_dir is None else load_network(pack_dir)
             frame = _ANSWER + route_answer(network, request_json, ready, loaded.roads())
