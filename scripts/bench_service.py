@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import itertools
 import json
 import os
@@ -92,46 +91,78 @@ def start_server(workdir: Path, port: int) -> subprocess.Popen[bytes]:
     )
 
 
+class _Responses(asyncio.Protocol):
+    """The responses on one connection, parsed as their bytes arrive (no stream readers: the
+    client shares the machine's cores with the server, so it should cost as little as it can)."""
+
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+        self.waiter: asyncio.Future[tuple[int, bytes, bool]] | None = None
+        self.lost = False
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        self._deliver()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = True
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(ConnectionError("server closed the connection"))
+
+    def _deliver(self) -> None:
+        """Settle the waiter once a whole response (head and Content-Length body) is in."""
+        if self.waiter is None or self.waiter.done():
+            return
+        buffer = self.buffer
+        end = buffer.find(b"\r\n\r\n")
+        if end < 0:
+            return
+        status_line, *fields = bytes(buffer[:end]).decode("latin-1").split("\r\n")
+        length, close = 0, False
+        for line in fields:
+            name, _, value = line.partition(":")
+            name = name.lower()
+            if name == "content-length":
+                length = int(value)
+            elif name == "connection":
+                close = value.strip().lower() == "close"
+        if len(buffer) < end + 4 + length:
+            return
+        body = bytes(buffer[end + 4 : end + 4 + length])
+        del buffer[: end + 4 + length]
+        self.waiter.set_result((int(status_line.split()[1]), body, close))
+
+
 class Connection:
     """One keep-alive HTTP/1.1 connection: send a request, read the whole response."""
 
     def __init__(self, port: int) -> None:
         self.port = port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
+        self.transport: asyncio.Transport | None = None
+        self.responses: _Responses | None = None
 
     async def request(self, method: str, path: str, body: bytes) -> tuple[int, bytes]:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
-        assert self.reader is not None
+        loop = asyncio.get_running_loop()
+        if self.transport is None or self.responses is None or self.responses.lost:
+            self.transport, self.responses = await loop.create_connection(
+                _Responses, "127.0.0.1", self.port
+            )
         head = (
             f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
         )
-        self.writer.write(head.encode() + body)
-        status_line = await self.reader.readline()
-        if not status_line:
-            raise ConnectionError("server closed the connection")
-        status = int(status_line.split()[1])
-        length = 0
-        close = False
-        while (line := await self.reader.readline()) not in (b"\r\n", b""):
-            name, _, value = line.decode("latin-1").partition(":")
-            if name.lower() == "content-length":
-                length = int(value)
-            elif name.lower() == "connection" and value.strip().lower() == "close":
-                close = True
-        content = await self.reader.readexactly(length)
+        waiter = self.responses.waiter = loop.create_future()
+        self.transport.write(head.encode() + body)
+        self.responses._deliver()  # (bytes left over from before, though there should be none)
+        status, content, close = await waiter
         if close:
             await self.close()
         return status, content
 
     async def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            with contextlib.suppress(ConnectionError):
-                await self.writer.wait_closed()
-        self.reader = self.writer = None
+        if self.transport is not None:
+            self.transport.close()
+        self.transport = self.responses = None
 
 
 @dataclass
