@@ -13,7 +13,12 @@ their ratios hold on a machine whose speed drifts:
 - ``mixed``: new route queries, malformed bodies (one request in five) and a few plan jobs;
   afterwards every job is followed until it is done or failed (``lost`` counts the others).
 
-The client is a minimal HTTP/1.1 client on asyncio streams, so that the client's own cost does
+Each interleaved phase also reports the CPU it cost per request, from ``/proc``: the server's
+event loop (``server``), its route search workers (``workers``) and this client, and the share of
+the machine's time other tenants stole meanwhile. On a machine whose cores the client shares with
+the server, these say where a phase's throughput went.
+
+The client is a minimal HTTP/1.1 client on an asyncio protocol, so that the client's own cost does
 not swamp the server's on a small machine. Usage::
 
     python scripts/bench_service.py [--clients 32] [--seconds 5] [--rounds 6] [--warmup-seconds 1]
@@ -165,6 +170,46 @@ class Connection:
         self.transport = self.responses = None
 
 
+_CPU_PARTS = ("server", "workers", "client")
+
+
+@dataclass
+class Cpu:
+    """CPU seconds used so far by the server's process, its child processes (the route search
+    workers, a plan's solver) and this client, and the machine's ticks stolen by other tenants
+    out of all ticks. Read from ``/proc``: zeros where there is none."""
+
+    server: float = 0.0
+    children: dict[int, float] = field(default_factory=dict)
+    client: float = 0.0
+    stolen: int = 0
+    ticks: int = 0
+
+    @classmethod
+    def now(cls, server_pid: int) -> Cpu:
+        reading = cls(client=sum(os.times()[:2]))
+        proc = Path("/proc")
+        if not (proc / "stat").exists():
+            return reading
+        ticks = [int(n) for n in (proc / "stat").read_text().split("\n", 1)[0].split()[1:]]
+        reading.stolen, reading.ticks = (ticks[7] if len(ticks) > 7 else 0), sum(ticks)
+        for stat in proc.glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue  # a process that ended meanwhile
+            pid, parent = int(stat.parent.name), int(fields[1])
+            used = (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+            if pid == server_pid:
+                reading.server = used
+            elif parent == server_pid:
+                reading.children[pid] = used
+        return reading
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
 @dataclass
 class Tally:
     """What one phase measured; phases run in several slices add up."""
@@ -173,6 +218,9 @@ class Tally:
     statuses: dict[str, int] = field(default_factory=dict)
     errors: int = 0
     seconds: float = 0.0
+    cpu: dict[str, float] = field(default_factory=lambda: dict.fromkeys(_CPU_PARTS, 0.0))
+    stolen: int = 0
+    ticks: int = 0
 
     def add(self, other: Tally) -> None:
         self.latencies += other.latencies
@@ -180,6 +228,20 @@ class Tally:
             self.statuses[code] = self.statuses.get(code, 0) + n
         self.errors += other.errors
         self.seconds += other.seconds
+        for part in _CPU_PARTS:
+            self.cpu[part] += other.cpu[part]
+        self.stolen += other.stolen
+        self.ticks += other.ticks
+
+    def add_cpu(self, before: Cpu, after: Cpu) -> None:
+        self.cpu["server"] += after.server - before.server
+        self.cpu["workers"] += sum(
+            used - before.children[pid] for pid, used in after.children.items()
+            if pid in before.children
+        )  # fmt: skip
+        self.cpu["client"] += after.client - before.client
+        self.stolen += after.stolen - before.stolen
+        self.ticks += after.ticks - before.ticks
 
     def summary(self) -> dict[str, Any]:
         ordered = sorted(self.latencies)
@@ -203,6 +265,11 @@ class Tally:
             "server_errors_5xx": sum(
                 n for code, n in self.statuses.items() if code.startswith("5")
             ),
+            "cpu_us_per_request": {
+                part: round(1e6 * used / len(ordered)) if ordered else None
+                for part, used in self.cpu.items()
+            },
+            "cpu_stolen_pct": round(100 * self.stolen / self.ticks, 1) if self.ticks else None,
         }
 
 
@@ -337,7 +404,7 @@ async def follow_jobs(port: int, ids: list[str], timeout_s: float) -> dict[str, 
     }
 
 
-async def mixed(port: int, clients: int, seconds: float) -> dict[str, Any]:
+async def mixed(port: int, server_pid: int, clients: int, seconds: float) -> dict[str, Any]:
     ids: list[str] = []
     kinds: dict[str, int] = {}
 
@@ -348,14 +415,17 @@ async def mixed(port: int, clients: int, seconds: float) -> dict[str, Any]:
             ids.append(json.loads(answer)["id"])
 
     requests = mixed_requests(max_plans=10)()
-    result = (await run_phase(port, clients, seconds, requests, collect)).summary()
+    before = Cpu.now(server_pid)
+    tally = await run_phase(port, clients, seconds, requests, collect)
+    tally.add_cpu(before, Cpu.now(server_pid))
+    result = tally.summary()
     result["by_path_and_status"] = dict(sorted(kinds.items()))
     result["plan_jobs"] = await follow_jobs(port, ids, timeout_s=180)
     return result
 
 
 async def bench(
-    port: int, clients: int, seconds: float, warmup: float, rounds: int
+    port: int, server_pid: int, clients: int, seconds: float, warmup: float, rounds: int
 ) -> dict[str, Any]:
     """Health, repeated and distinct routes in ``rounds`` interleaved slices, then mixed.
 
@@ -374,9 +444,12 @@ async def bench(
     tallies = {name: Tally() for name in sources}
     for _ in range(rounds):
         for name, source in sources.items():
-            tallies[name].add(await run_phase(port, clients, seconds / rounds, source))
+            before = Cpu.now(server_pid)
+            tally = await run_phase(port, clients, seconds / rounds, source)
+            tally.add_cpu(before, Cpu.now(server_pid))
+            tallies[name].add(tally)
     results: dict[str, Any] = {name: tally.summary() for name, tally in tallies.items()}
-    results["mixed"] = await mixed(port, clients, seconds)
+    results["mixed"] = await mixed(port, server_pid, clients, seconds)
     health_rps = results["health"]["requests_per_s"] or 1.0
     results["routes_share_of_health_throughput"] = {
         "repeated": round(results["routes_repeated"]["requests_per_s"] / health_rps, 3),
@@ -418,7 +491,9 @@ def main() -> None:
         try:
             wait_for(port, process)
             results = asyncio.run(
-                bench(port, args.clients, args.seconds, args.warmup_seconds, args.rounds)
+                bench(
+                    port, process.pid, args.clients, args.seconds, args.warmup_seconds, args.rounds
+                )
             )
         finally:
             process.send_signal(signal.SIGTERM)

@@ -50,6 +50,7 @@ from graphs.errors import (
 )
 from graphs.export import network_geojson, network_to_dict
 from routing.deliveries import tours_answer
+from routing.lastmile import parse_coordinates
 from routing.scenario import apply_scenario
 from service.jobs import Job, JobStore, PlanWorker, QueueFull, StoreUnavailable
 from service.schemas import (
@@ -626,9 +627,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ready = body.ready_at()  # "today" resolved once, here
         request_json = body.model_dump_json(exclude={"ready"})
         pack_dir = None if body.network is None else directory
+        # One best route on the default network between known places takes a millisecond or
+        # so; alternatives, a Pareto front, a user's pack or a site by coordinates may take
+        # hundreds: the pool keeps other searches from queueing behind those.
+        heavy = (
+            body.alternatives > 0
+            or body.pareto
+            or pack_dir is not None
+            or any(parse_coordinates(place) for place in (body.origin, body.destination))
+        )
         data = await service.gate.answer(
             f"{service.network_token(net)} {ready.isoformat()} {request_json}",
-            lambda: service.searches.submit(pack_dir, request_json, ready),
+            lambda: service.searches.submit(pack_dir, request_json, ready, heavy=heavy),
         )
         return _json(data)
 

@@ -67,36 +67,36 @@ class _Worker(asyncio.SubprocessProtocol):
     read, and it settles the request's future right there, with the answer's bytes or the
     exception the search raised.
 
-    Requests may queue in the worker's pipe (``SearchPool`` allows ``depth`` at a time): a busy
-    worker then reads its next request as soon as it has written an answer, instead of sleeping
-    until the event loop gets round to sending one. Only the request at the head of the line is
-    timed; a worker whose head runs past its limit is killed, and every request in its line fails.
+    Requests may queue in the worker's pipe (see ``SearchPool``): a busy worker then reads its
+    next request as soon as it has written an answer, instead of sleeping until the event loop
+    gets round to sending one. Only the request at the head of the line is timed; a worker whose
+    head runs past its limit is killed, and every request in its line fails.
     """
 
     def __init__(self, pool: SearchPool) -> None:
         self.transport: asyncio.SubprocessTransport | None = None
         self.pool = pool
-        self.waiting = 0  # requests sent and not yet answered (read on every dispatch)
+        self.load = 0  # the weights of the requests sent and not yet answered
         self.lost = False
         self._loop = asyncio.get_running_loop()
         self._buffer = bytearray()
-        # (future, time limit) per reply expected, in order; the first reply is the greeting
-        self._line: deque[tuple[asyncio.Future[bytes], float]] = deque()
+        # (future, time limit, weight) per reply expected, in order; the first is the greeting
+        self._line: deque[tuple[asyncio.Future[bytes], float, int]] = deque()
         self._replies = 0  # replies received so far: which request a timer was set for
         self._clock: asyncio.TimerHandle | None = None
         self._exited: asyncio.Future[None] = self._loop.create_future()
         self.greeting: asyncio.Future[bytes] = self._loop.create_future()
-        self._line.append((self.greeting, pool.start_timeout_s))
+        self._line.append((self.greeting, pool.start_timeout_s, 0))
         self._time_head()
 
-    def send(self, request: bytes, answer: asyncio.Future[bytes]) -> None:
+    def send(self, request: bytes, answer: asyncio.Future[bytes], weight: int) -> None:
         """Write a request frame; ``answer`` gets the JSON bytes or the search's exception."""
         assert self.transport is not None
         stdin = self.transport.get_pipe_transport(0)
         assert isinstance(stdin, asyncio.WriteTransport)
         stdin.write(request)
-        self.waiting += 1
-        self._line.append((answer, self.pool.kill_after_s))
+        self.load += weight
+        self._line.append((answer, self.pool.kill_after_s, weight))
         if len(self._line) == 1:
             self._time_head()
 
@@ -120,12 +120,12 @@ class _Worker(asyncio.SubprocessProtocol):
             if not self._line:  # a reply to nothing: the worker is out of step
                 self._fail(f"a route search worker sent {len(frame)} bytes nobody asked for")
                 return
-            waiter, _ = self._line.popleft()
+            waiter, _, weight = self._line.popleft()
             self._replies += 1
             if waiter is self.greeting:
                 waiter.set_result(frame)
                 continue
-            self.waiting -= 1
+            self.load -= weight
             answered = True
             if waiter.done():  # (cancelled meanwhile: the answer is dropped)
                 continue
@@ -152,12 +152,12 @@ class _Worker(asyncio.SubprocessProtocol):
             self._clock.cancel()
             self._clock = None
         if self._line:
-            _, timeout_s = self._line[0]
+            _, timeout_s, _ = self._line[0]
             self._clock = self._loop.call_later(timeout_s, self._overrun, self._replies)
 
     def _overrun(self, replies: int) -> None:
         if self._replies == replies and self._line:  # the same head, still unanswered
-            _, timeout_s = self._line[0]
+            _, timeout_s, _ = self._line[0]
             self._fail(f"the route search ran past {timeout_s:g} s and was stopped")
 
     def _fail(self, reason: str) -> None:
@@ -170,12 +170,12 @@ class _Worker(asyncio.SubprocessProtocol):
             self._clock.cancel()
         head = True
         while self._line:
-            waiter, _ = self._line.popleft()
+            waiter, _, _ = self._line.popleft()
             if not waiter.done():
                 why = reason if head else "a route search worker stopped unexpectedly"
                 waiter.set_exception(SearchUnavailable(f"{why}; retry in a moment"))
             head = False
-        self.waiting = 0
+        self.load = 0
         self.pool._lost(self, reason)
 
     # what the pool calls
@@ -211,9 +211,15 @@ class _Worker(asyncio.SubprocessProtocol):
 class SearchPool:
     """``workers`` search processes, started on first use and stopped by ``close``.
 
-    A search goes to the worker with the shortest line, and waits in the pool's queue while
-    every line is ``depth`` long. A depth of 2 keeps a busy worker fed without a trip through
-    the event loop; deeper lines would only put more requests behind a slow search.
+    A search goes to the worker with the lightest line, and waits in the pool's queue while every
+    line is full. A line holds ``depth`` light searches (one best route on the default network,
+    a millisecond or so) or one heavy search (alternatives, a Pareto front, a user's pack: up to
+    hundreds of milliseconds), so that nothing waits in a worker's pipe behind a heavy search.
+
+    Why lines at all: a worker with requests in its pipe goes from one answer to the next
+    without sleeping, and the event loop wakes it less often. On 2 cores under load, a depth of
+    4 against 2 cut the CPU per new route query by about a tenth (loop, workers and client,
+    ``scripts/bench_service.py``); deeper lines gained little more.
     """
 
     def __init__(
@@ -223,7 +229,7 @@ class SearchPool:
         roads_file: str | None,
         kill_after_s: float,
         start_timeout_s: float = 120.0,
-        depth: int = 2,
+        depth: int = 4,
     ) -> None:
         self.workers, self.depth = workers, depth
         self.kill_after_s = kill_after_s
@@ -232,18 +238,23 @@ class SearchPool:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ready: list[_Worker] = []  # started and answering
         self._all: set[_Worker] = set()  # also those starting
-        self._queue: deque[tuple[bytes, asyncio.Future[bytes]]] = deque()  # waiting for room
+        # requests waiting for room in a line: (frame, answer, weight)
+        self._queue: deque[tuple[bytes, asyncio.Future[bytes], int]] = deque()
         self._starting: set[asyncio.Task[None]] = set()
         self._closed = False
 
     def worker_pids(self) -> list[int]:
         return [worker.pid() for worker in self._all]
 
+    def occupancy(self) -> tuple[list[int], int]:
+        """The load of each answering worker's line, and how many searches wait for room."""
+        return [worker.load for worker in self._ready], len(self._queue)
+
     def submit(
-        self, pack_dir: str | None, request_json: str, ready: datetime
+        self, pack_dir: str | None, request_json: str, ready: datetime, *, heavy: bool = False
     ) -> asyncio.Future[bytes]:
         """The answer's JSON bytes, to come; or silkroute's exception from the search, or
-        ``SearchUnavailable``."""
+        ``SearchUnavailable``. A ``heavy`` search takes a worker's line to itself."""
         loop = asyncio.get_running_loop()
         if self._loop is not loop:
             # first use, or an event loop other than the one the workers' pipes belong to (an app
@@ -256,23 +267,26 @@ class SearchPool:
                 self._replace()
         answer: asyncio.Future[bytes] = loop.create_future()
         request = orjson.dumps([pack_dir, request_json, ready.isoformat()])
-        self._queue.append((_LENGTH.pack(len(request)) + request, answer))
+        weight = self.depth if heavy else 1
+        self._queue.append((_LENGTH.pack(len(request)) + request, answer, weight))
         self._dispatch()
         return answer
 
-    async def search(self, pack_dir: str | None, request_json: str, ready: datetime) -> bytes:
-        return await self.submit(pack_dir, request_json, ready)
+    async def search(
+        self, pack_dir: str | None, request_json: str, ready: datetime, *, heavy: bool = False
+    ) -> bytes:
+        return await self.submit(pack_dir, request_json, ready, heavy=heavy)
 
     def _dispatch(self) -> None:
-        """Hand queued requests to the shortest lines while there is room."""
+        """Hand queued requests, oldest first, to the lightest lines while there is room."""
         queue = self._queue
         while queue and self._ready:
-            worker = min(self._ready, key=_WAITING)
-            if worker.waiting >= self.depth:
+            worker = min(self._ready, key=_LOAD)
+            if worker.load >= self.depth:
                 return
-            request, answer = queue.popleft()
+            request, answer, weight = queue.popleft()
             if not answer.done():  # (not cancelled while it waited)
-                worker.send(request, answer)
+                worker.send(request, answer, weight)
 
     def _lost(self, worker: _Worker, reason: str) -> None:
         """A worker was killed or died: start another in its place. (One still starting is
@@ -314,7 +328,7 @@ class SearchPool:
             self._all.discard(worker)
             log.error("a route search worker did not start (see its messages above); retrying")
             while self._queue:  # the longest-waiting search learns of it rather than wait on
-                _, answer = self._queue.popleft()
+                _, answer, _ = self._queue.popleft()
                 if not answer.done():
                     answer.set_exception(
                         SearchUnavailable("no route search worker could be started; retry later")
@@ -330,7 +344,7 @@ class SearchPool:
         self._closed = True
         for task in list(self._starting):
             task.cancel()
-        for _, answer in self._queue:
+        for _, answer, _ in self._queue:
             answer.cancel()
         workers, self._all, self._ready, self._queue = list(self._all), set(), [], deque()
         self._loop = None
@@ -338,7 +352,7 @@ class SearchPool:
         self._closed = False
 
 
-_WAITING = operator.attrgetter("waiting")
+_LOAD = operator.attrgetter("load")
 
 
 def _import_path() -> list[str]:

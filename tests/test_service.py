@@ -11,6 +11,7 @@ import signal
 import sqlite3
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -641,6 +642,37 @@ def test_a_search_past_the_kill_limit_loses_its_worker_not_the_pool() -> None:
             await pool.close()
 
     assert json.loads(asyncio.run(scenario()))["routes"]
+
+
+def test_light_searches_share_a_line_but_never_wait_behind_a_heavy_one() -> None:
+    def request(origin: str, destination: str, **extra: Any) -> tuple[str, datetime]:
+        body = RouteRequest.model_validate(
+            {"origin": origin, "destination": destination, "ready": "2026-12-01"} | extra
+        )
+        return body.model_dump_json(exclude={"ready"}), body.ready_at()
+
+    lanes = [("Xi'an", "Almaty"), ("Urumqi", "Tashkent"), ("Kashgar", "Osh")]
+
+    async def scenario() -> tuple[list[tuple[list[int], int]], list[bytes]]:
+        pool = SearchPool(1, None, None, kill_after_s=60, depth=4)
+        try:
+            await pool.search(None, *request("Xi'an", "Bishkek"))  # the worker is up
+            seen = []
+            light = [pool.submit(None, *request(*lane)) for lane in lanes]
+            seen.append(pool.occupancy())  # all three in the worker's pipe
+            answers = await asyncio.gather(*light)
+            heavy = pool.submit(None, *request("Xi'an", "Tbilisi", pareto=True), heavy=True)
+            light = [pool.submit(None, *request(*lane, cargo={"teu": 2})) for lane in lanes]
+            seen.append(pool.occupancy())  # the heavy one has the line to itself
+            await heavy
+            answers += await asyncio.gather(*light)
+            return seen, answers
+        finally:
+            await pool.close()
+
+    seen, answers = asyncio.run(scenario())
+    assert seen == [([3], 0), ([4], 3)]
+    assert all(json.loads(answer)["routes"] for answer in answers)
 
 
 def test_search_errors_cross_from_the_worker_whole(tmp_path: Path) -> None:
