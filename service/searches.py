@@ -12,8 +12,8 @@ pool does the same through two helper threads; with a stand-in search on this 2-
 that cost the server about 360 us of CPU per search, against about 115 us for pipes read on the
 event loop itself.
 
-A worker that dies, or whose search runs past ``kill_after_s``, is replaced; its request gets
-``SearchUnavailable`` (503, retry).
+A worker that dies, or whose search runs past ``kill_after_s``, is replaced; every request in
+its line gets ``SearchUnavailable`` (503, retry).
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ class _Worker(asyncio.SubprocessProtocol):
                 waiter.set_exception(pickle.loads(frame[1:]))
         self._time_head()
         if answered:
-            self.pool._dispatch()  # there is room in this line again
+            self.pool.dispatch()  # there is room in this line again
 
     def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
         if fd == 1:
@@ -176,7 +176,7 @@ class _Worker(asyncio.SubprocessProtocol):
                 waiter.set_exception(SearchUnavailable(f"{why}; retry in a moment"))
             head = False
         self.load = 0
-        self.pool._lost(self, reason)
+        self.pool.worker_lost(self, reason)
 
     # what the pool calls
     def pid(self) -> int:
@@ -269,7 +269,7 @@ class SearchPool:
         request = orjson.dumps([pack_dir, request_json, ready.isoformat()])
         weight = self.depth if heavy else 1
         self._queue.append((_LENGTH.pack(len(request)) + request, answer, weight))
-        self._dispatch()
+        self.dispatch()
         return answer
 
     async def search(
@@ -277,7 +277,7 @@ class SearchPool:
     ) -> bytes:
         return await self.submit(pack_dir, request_json, ready, heavy=heavy)
 
-    def _dispatch(self) -> None:
+    def dispatch(self) -> None:
         """Hand queued requests, oldest first, to the lightest lines while there is room."""
         queue = self._queue
         while queue and self._ready:
@@ -288,7 +288,7 @@ class SearchPool:
             if not answer.done():  # (not cancelled while it waited)
                 worker.send(request, answer, weight)
 
-    def _lost(self, worker: _Worker, reason: str) -> None:
+    def worker_lost(self, worker: _Worker, reason: str) -> None:
         """A worker was killed or died: start another in its place. (One still starting is
         ``_start_one``'s to retry.)"""
         if worker in self._ready:
@@ -337,7 +337,7 @@ class SearchPool:
             self._replace(delay_s=5.0)
         else:
             self._ready.append(worker)
-            self._dispatch()
+            self.dispatch()
 
     async def close(self) -> None:
         """Stop every worker: end of input first, a kill after a moment."""
