@@ -182,11 +182,8 @@ class Route:
     def cost_breakdown(self) -> dict[str, float]:
         totals = dict.fromkeys(COST_CATEGORIES, 0.0)
         for step in self.steps:
-            if step.kind == "border":
-                totals["border"] += step.cost_usd - step.transhipment_usd
-                totals["transhipment"] += step.transhipment_usd
-            else:
-                totals[_COST_CATEGORY[step.kind]] += step.cost_usd
+            for category, usd in step.cost_categories().items():
+                totals[category] += usd
         return totals
 
     def time_breakdown(self) -> dict[str, float]:
