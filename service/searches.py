@@ -123,7 +123,8 @@ class _Worker(asyncio.SubprocessProtocol):
             waiter, _, weight = self._line.popleft()
             self._replies += 1
             if waiter is self.greeting:
-                waiter.set_result(frame)
+                if not waiter.done():  # (cancelled if the pool closed while it started)
+                    waiter.set_result(frame)
                 continue
             self.load -= weight
             answered = True

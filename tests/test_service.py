@@ -675,6 +675,26 @@ def test_light_searches_share_a_line_but_never_wait_behind_a_heavy_one() -> None
     assert all(json.loads(answer)["routes"] for answer in answers)
 
 
+def test_closing_the_pool_while_its_workers_start_is_quiet() -> None:
+    body = RouteRequest.model_validate(
+        {"origin": "Xi'an", "destination": "Almaty", "ready": "2026-12-01"}
+    )
+    problems: list[dict[str, Any]] = []
+
+    async def scenario() -> bool:
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(lambda _, context: problems.append(context))
+        pool = SearchPool(2, None, None, kill_after_s=60)
+        answer = pool.submit(None, body.model_dump_json(exclude={"ready"}), body.ready_at())
+        await asyncio.sleep(0.2)  # the workers are still loading the network
+        await pool.close()  # they greet after their start was called off, then exit
+        await asyncio.sleep(0.5)
+        return answer.cancelled()
+
+    assert asyncio.run(scenario())
+    assert problems == []
+
+
 def test_search_errors_cross_from_the_worker_whole(tmp_path: Path) -> None:
     with TestClient(create_app(settings(tmp_path))) as client:
         response = client.post("/v1/routes", json=ROUTE | {"destination": "delt"})
