@@ -20,7 +20,6 @@ import logging
 import math
 import re
 import secrets
-import threading
 import uuid
 import weakref
 from collections import OrderedDict
@@ -322,34 +321,32 @@ class AnswerCache:
     """Answers to route queries by key, least recently used out first, within a byte budget.
 
     Keys are strings and answers bytes: objects the garbage collector does not track, so a full
-    cache adds nothing to the collector's passes over the heap (which pause every request).
+    cache adds nothing to the collector's passes over the heap (which pause every request). Used
+    by ``RouteGate`` on the event loop only, so it takes no lock.
     """
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self._entries: OrderedDict[str, bytes] = OrderedDict()
         self._bytes = 0
-        self._lock = threading.Lock()
 
     def get(self, key: str) -> bytes | None:
-        with self._lock:
-            data = self._entries.get(key)
-            if data is not None:
-                self._entries.move_to_end(key)
-            return data
+        data = self._entries.get(key)
+        if data is not None:
+            self._entries.move_to_end(key)
+        return data
 
     def put(self, key: str, data: bytes) -> None:
         if len(data) > self.max_bytes // 8:
             return
-        with self._lock:
-            old = self._entries.pop(key, None)
-            if old is not None:
-                self._bytes -= len(old)
-            self._entries[key] = data
-            self._bytes += len(data)
-            while self._bytes > self.max_bytes:
-                _, dropped = self._entries.popitem(last=False)
-                self._bytes -= len(dropped)
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self._bytes -= len(old)
+        self._entries[key] = data
+        self._bytes += len(data)
+        while self._bytes > self.max_bytes:
+            _, dropped = self._entries.popitem(last=False)
+            self._bytes -= len(dropped)
 
 
 class RouteGate:
@@ -361,7 +358,7 @@ class RouteGate:
     def __init__(self, workers: int, queue_size: int, timeout_s: float, cache_bytes: int) -> None:
         self.workers, self.queue_size, self.timeout_s = workers, queue_size, timeout_s
         self.cache = AnswerCache(cache_bytes)
-        self._in_flight: dict[str, asyncio.Task[bytes]] = {}
+        self._in_flight: dict[str, asyncio.Future[bytes]] = {}
 
     async def answer(self, key: str, compute: Callable[[], Awaitable[bytes]]) -> bytes:
         """``compute()``'s answer, from memory when ``key`` was answered before."""
@@ -389,7 +386,7 @@ class RouteGate:
         except SearchUnavailable as exc:
             raise Busy(str(exc)) from None
 
-    def _done(self, key: str, task: asyncio.Task[bytes]) -> None:
+    def _done(self, key: str, task: asyncio.Future[bytes]) -> None:
         self._in_flight.pop(key, None)
         if not task.cancelled() and task.exception() is None:  # (marks the error as seen)
             self.cache.put(key, task.result())

@@ -44,6 +44,7 @@ from service.schemas import RouteRequest
 log = logging.getLogger("silkroute.service")
 
 _LENGTH = struct.Struct("!I")
+_STOPPED = "a route search worker stopped unexpectedly"
 # Workers yield the CPU to the event loop: health checks, cached answers and the hand-off of the
 # next search stay prompt while searches fill whatever CPU is left.
 _NICE = 5
@@ -140,10 +141,10 @@ class _Worker(asyncio.SubprocessProtocol):
 
     def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
         if fd == 1:
-            self._fail("a route search worker stopped unexpectedly")
+            self._fail(_STOPPED)
 
     def process_exited(self) -> None:
-        self._fail("a route search worker stopped unexpectedly")
+        self._fail(_STOPPED)
         if not self._exited.done():
             self._exited.set_result(None)
 
@@ -173,7 +174,7 @@ class _Worker(asyncio.SubprocessProtocol):
         while self._line:
             waiter, _, _ = self._line.popleft()
             if not waiter.done():
-                why = reason if head else "a route search worker stopped unexpectedly"
+                why = reason if head else _STOPPED
                 waiter.set_exception(SearchUnavailable(f"{why}; retry in a moment"))
             head = False
         self.load = 0
@@ -269,7 +270,7 @@ class SearchPool:
         answer: asyncio.Future[bytes] = loop.create_future()
         request = orjson.dumps([pack_dir, request_json, ready.isoformat()])
         weight = self.depth if heavy else 1
-        self._queue.append((_LENGTH.pack(len(request)) + request, answer, weight))
+        self._queue.append((_frame(request), answer, weight))
         self.dispatch()
         return answer
 
@@ -356,6 +357,11 @@ class SearchPool:
 _LOAD = operator.attrgetter("load")
 
 
+def _frame(payload: bytes) -> bytes:
+    """``payload`` as it crosses a pipe, either way: its length, then itself."""
+    return _LENGTH.pack(len(payload)) + payload
+
+
 def _import_path() -> list[str]:
     """This process's import path, so that a worker finds the same packages."""
     return [entry for entry in sys.path if entry and Path(entry).is_dir()]
@@ -419,7 +425,7 @@ def _error_reply(exc: Exception) -> bytes:
 
 
 def _write(out: IO[bytes], frame: bytes) -> None:
-    out.write(_LENGTH.pack(len(frame)) + frame)
+    out.write(_frame(frame))
     out.flush()
 
 
