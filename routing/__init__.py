@@ -14,6 +14,8 @@ from routing.route import Step as Step
 from routing.routes import Avoid as Avoid
 from routing.routes import find_routes as find_routes
 from routing.scenario import apply_scenario as apply_scenario
+from routing.stopping import Stop as Stop
+from routing.stopping import StoppedError as StoppedError
 from routing.tours import Delivery as Delivery
 from routing.tours import Depot as Depot
 from routing.tours import Fleet as Fleet
