@@ -18,6 +18,7 @@ from routing.lastmile import parse_coordinates, with_site
 from routing.model import OBJECTIVES, Objective, Shipment
 from routing.route import Route
 from routing.search import Label, Query, build_route, reachable, search
+from routing.stopping import Stop, StoppedError
 
 if TYPE_CHECKING:
     from graphs.roads import RoadGraph
@@ -171,12 +172,15 @@ def find_routes(
     value_of_time_usd_per_day: float | None = None,
     carbon_price_usd_per_t: float = 0.0,
     roads: RoadGraph | None = None,
+    stop: Stop | None = None,
 ) -> list[Route]:
     """Routes for one shipment, best first.
 
     With ``alternatives=K``, up to K more routes follow, each using other crossings or modes than
     the ones before it. With ``pareto=True``, the routes non-dominated in cost and transit time,
     fastest first. Raises ``NoRouteError`` with the reason when no route satisfies the request.
+    ``stop`` (a deadline and cancel flag) ends the search early: ``StoppedError`` when no route
+    was found by then.
     """
     if isinstance(alternatives, bool) or not isinstance(alternatives, int):
         raise InputError(f"must be a whole number, got {alternatives!r}", "alternatives")
@@ -195,6 +199,7 @@ def find_routes(
         pareto=pareto,
         roads=roads,
     )
+    query = replace(query, stop=stop)
     labels = search(query)
     if not labels:
         raise NoRouteError(explain_no_route(query))
@@ -228,7 +233,10 @@ def _alternatives(query: Query, best: Route, count: int) -> list[Route]:
     best_value = _objective_value(query, best)
     cap = best_value * ALTERNATIVE_CAP if best_value > 0 else None
     budget = _ALTERNATIVE_SEARCHES_PER_ROUTE * (count + 1)
+    stop = query.stop
     while frontier and budget > 0 and len(found) < count * 2:
+        if stop is not None and stop():
+            break  # the alternatives found so far; the best route is already in hand
         crossings, modes = frontier.pop(0)
         if (crossings, modes) in tried:
             continue
@@ -241,7 +249,10 @@ def _alternatives(query: Query, best: Route, count: int) -> list[Route]:
             objective_cap=cap,
             _memo={},
         )
-        labels = search(variant) if reachable(variant) else []
+        try:
+            labels = search(variant) if reachable(variant) else []
+        except StoppedError:
+            break
         if not labels:
             continue
         route = build_route(query, labels[0], query.objective)
