@@ -31,7 +31,7 @@ def routes_geojson(network: Network, routes: Sequence[Route]) -> dict[str, Any]:
                 a = network.nodes[step.from_node]
                 geometry = {"type": "Point", "coordinates": [a.lon, a.lat]}
                 crossing = network.crossings[step.crossing or ""]
-                extra = {"crossing": step.crossing, "gauge_change": crossing.gauge_change}
+                extra = {"crossing": crossing.base_id, "gauge_change": crossing.gauge_change}
             else:
                 continue
             features.append({"type": "Feature", "geometry": geometry, "properties": base | extra})

@@ -9,13 +9,13 @@ Links are drawn as geodesics between their end nodes, since the pack has no trac
 alignments; a sea link much longer than its geodesic (Shanghai to Rotterdam by Suez) is drawn as a
 schematic arc bowed south rather than as a chord across Siberia.
 
-Country outlines are drawn when the Natural Earth 1:110m file that pyogrio ships for its tests is
-present (no installed package ships boundaries as data); otherwise the faint network alone is the
-base map.
+Country outlines are Natural Earth's 1:50m countries, bundled with the project in
+routing/data/countries.geojson (its README names the source).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import textwrap
@@ -368,25 +368,19 @@ def _symbol_columns(count: int) -> int:
 
 @lru_cache(maxsize=1)
 def _land_rings() -> tuple[tuple[tuple[float, float], ...], ...]:
-    """Country outlines (lon, lat) over Eurasia, or none when the file is not installed."""
-    try:
-        import pyogrio  # type: ignore[import-untyped]
-        import shapely
-
-        shp = resources.files("pyogrio") / "tests/fixtures/naturalearth_lowres"
-        path = shp / "naturalearth_lowres.shp"
-        if not path.is_file():
-            return ()
-        _, _, wkb, _ = pyogrio.raw.read(str(path), columns=[], bbox=(-30.0, -5.0, 180.0, 85.0))
-    except (ImportError, OSError, RuntimeError, ValueError):
-        return ()
+    """Country outlines (lon, lat): the Natural Earth countries bundled in routing/data."""
+    path = resources.files("routing") / "data" / "countries.geojson"
+    data = json.loads(path.read_text(encoding="utf-8"))
     rings: list[tuple[tuple[float, float], ...]] = []
-    window = shapely.box(-30.0, -5.0, 180.0, 85.0)
-    for geometry in shapely.from_wkb(wkb):
-        clipped = shapely.segmentize(shapely.intersection(geometry, window), 1.0)
-        for polygon in getattr(clipped, "geoms", [clipped]):
-            if polygon.geom_type == "Polygon" and not polygon.is_empty:
-                rings.append(tuple((float(x), float(y)) for x, y in polygon.exterior.coords))
+    for feature in data["features"]:
+        geometry = feature["geometry"]
+        polygons = (
+            [geometry["coordinates"]]
+            if geometry["type"] == "Polygon"
+            else geometry["coordinates"]
+        )
+        for polygon in polygons:
+            rings.append(tuple((float(x), float(y)) for x, y in polygon[0]))
     return tuple(rings)
 
 

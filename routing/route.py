@@ -10,6 +10,8 @@ from typing import Any, Literal, NamedTuple
 
 import orjson
 
+from graphs.records import REVERSE_SUFFIX
+
 StepKind = Literal["move", "handle", "border", "wait"]
 COST_CATEGORIES = ("linehaul", "handling", "border", "transhipment", "storage")
 TIME_CATEGORIES = ("moving", "handling", "border", "waiting")
@@ -89,7 +91,7 @@ class Step(NamedTuple):
             data["mode"] = self.mode
             data["distance_km"] = round(self.distance_km, 3)
         elif self.kind == "border":
-            data["crossing"] = self.crossing
+            data["crossing"] = (self.crossing or "").removesuffix(REVERSE_SUFFIX) or None
             data["service"] = self.service
             data["from"] = self.from_node
             data["to"] = self.to_node
@@ -160,7 +162,10 @@ class Route:
 
     @property
     def crossings(self) -> tuple[str, ...]:
-        return tuple(step.crossing for step in self.steps if step.crossing)
+        """The crossings passed, by data row id: either direction of a crossing is one name."""
+        return tuple(
+            step.crossing.removesuffix(REVERSE_SUFFIX) for step in self.steps if step.crossing
+        )
 
     @property
     def modes(self) -> tuple[str, ...]:
@@ -176,8 +181,7 @@ class Route:
     @property
     def signature(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """What makes two routes materially different: the crossings and the modes used."""
-        base = tuple(crossing.removesuffix(":rev") for crossing in self.crossings)
-        return base, tuple(sorted(self.modes))
+        return self.crossings, tuple(sorted(self.modes))
 
     def cost_breakdown(self) -> dict[str, float]:
         totals = dict.fromkeys(COST_CATEGORIES, 0.0)

@@ -1,78 +1,201 @@
-// The map page: the network from /v1/network.geojson drawn in SVG with an equirectangular
-// projection (no tiles, no external assets), a route form posting to /v1/routes, and the
-// routes drawn over the network and listed with their totals and steps.
+// The map page. Leaflet (vendored) draws, with no tiles and nothing fetched from elsewhere:
+// Natural Earth countries (/static/countries.geojson), the network (/v1/network), and the routes
+// a query to /v1/routes answers, each leg in its mode's colour. The best (selected) route is solid
+// on a white casing; alternatives are dashed. Crossings on the selected route are diamonds that
+// carry their dwell and fees. The side panel lists each route leg by leg.
 "use strict";
 
-const SVG = "http://www.w3.org/2000/svg";
-const ROUTE_COLOURS = ["#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b"];
+const MODE_COLOURS = { rail: "#2f63a8", road: "#c0601a", sea: "#13917f", ferry: "#c2185b" };
 const $ = (id) => document.getElementById(id);
 
-const state = { kx: 1, view: null, full: null, names: new Map(), routes: [] };
+const state = {
+  map: null,
+  nodes: new Map(),
+  crossings: new Map(),
+  routes: [],
+  selected: 0,
+  layers: {},
+  full: null,
+  countryLabels: [],
+  cityLabels: [],
+};
 
-// Longitude is scaled by cos(mid latitude) so the region keeps its shape; y grows southwards.
-function project([lon, lat]) {
-  return [lon * state.kx, -lat];
+function fmt(value, digits = 0) {
+  return Number(value).toLocaleString("en", {
+    minimumFractionDigits: digits, maximumFractionDigits: digits,
+  });
 }
 
-function el(name, attrs = {}, parent = null) {
-  const node = document.createElementNS(SVG, name);
-  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
-  if (parent) parent.appendChild(node);
+function text(tag, content, className) {
+  const node = document.createElement(tag);
+  if (content !== undefined && content !== null) node.textContent = content;
+  if (className) node.className = className;
   return node;
 }
 
-function setView(view) {
-  state.view = view;
-  $("map").setAttribute("viewBox", view.join(" "));
-  // Node markers keep a constant size on screen whatever the zoom.
-  const pixels = $("map").clientWidth || 800;
-  const r = (4 * view[2]) / pixels;
-  for (const circle of document.querySelectorAll("circle.node")) circle.setAttribute("r", r);
+// A place's everyday name: its first alias ("Xi'an"), or its name without the bracketed part.
+function shortName(id) {
+  const node = state.nodes.get(id);
+  if (!node) return id.startsWith("site-") ? "site" : id;
+  return node.aliases[0] || node.name.replace(/\s*\(.*\)\s*$/, "");
+}
+
+function placeName(id) {
+  const node = state.nodes.get(id);
+  return node ? node.name : id;
+}
+
+// -- the base map ------------------------------------------------------------------------------
+
+function makeMap() {
+  const map = L.map("map", {
+    zoomSnap: 0.25, zoomDelta: 0.5, minZoom: 2, maxZoom: 10, worldCopyJump: false,
+    attributionControl: true, preferCanvas: false,
+  });
+  map.attributionControl.setPrefix(false);
+  map.attributionControl.addAttribution("countries: Natural Earth · map: Leaflet");
+  for (const [name, z] of [["countries", 200], ["network", 350], ["routes", 420],
+    ["ends", 620], ["labels", 640]]) {
+    map.createPane(name).style.zIndex = String(z);
+  }
+  map.getPane("labels").style.pointerEvents = "none";
+  map.getPane("countries").style.pointerEvents = "none";
+  map.on("zoomend", showLabelsForZoom);
+  state.map = map;
+  addLegend(map);
+  return map;
+}
+
+async function loadCountries() {
+  const response = await fetch("/static/countries.geojson");
+  if (!response.ok) throw new Error(`countries: HTTP ${response.status}`);
+  const data = await response.json();
+  L.geoJSON(data, {
+    pane: "countries", interactive: false,
+    style: { color: "#b9b09f", weight: 0.8, fillColor: "#f3efe6", fillOpacity: 1 },
+  }).addTo(state.map);
+  for (const feature of data.features) {
+    const [lon, lat] = feature.properties.label;
+    const width = degreesWide(feature.geometry);
+    const marker = L.marker([lat, lon], {
+      pane: "labels", interactive: false, keyboard: false,
+      icon: L.divIcon({
+        className: "country-label", html: escapeHtml(feature.properties.name), iconSize: null,
+      }),
+    });
+    // A label shows once its country is about 70 px wide on screen.
+    marker.minZoom = Math.log2((70 * 360) / (256 * Math.max(width, 0.01)));
+    state.countryLabels.push(marker);
+  }
+  showLabelsForZoom();
+}
+
+function degreesWide(geometry) {
+  const polygons = geometry.type === "Polygon" ? [geometry.coordinates] : geometry.coordinates;
+  let best = 0;
+  for (const polygon of polygons) {
+    const lons = polygon[0].map((p) => p[0]);
+    best = Math.max(best, Math.max(...lons) - Math.min(...lons));
+  }
+  return best;
+}
+
+function escapeHtml(value) {
+  return String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function showLabelsForZoom() {
+  if (!state.full) return; // the view is set once the network is in
+  const zoom = state.map.getZoom();
+  for (const marker of [...state.countryLabels, ...state.cityLabels]) {
+    const show = zoom >= marker.minZoom;
+    if (show && !state.map.hasLayer(marker)) marker.addTo(state.map);
+    else if (!show && state.map.hasLayer(marker)) marker.remove();
+  }
 }
 
 async function loadNetwork() {
-  const response = await fetch("/v1/network.geojson");
+  const response = await fetch("/v1/network");
   if (!response.ok) throw new Error(`network: HTTP ${response.status}`);
   const data = await response.json();
-  const points = data.features.filter((f) => f.geometry.type === "Point");
-  const lats = points.map((f) => f.geometry.coordinates[1]);
-  const mid = (Math.min(...lats) + Math.max(...lats)) / 2;
-  state.kx = Math.cos((mid * Math.PI) / 180);
+  for (const node of data.nodes) state.nodes.set(node.id, node);
+  for (const crossing of data.crossings) state.crossings.set(crossing.id, crossing);
+  const group = L.layerGroup();
+  const drawn = new Set();
+  for (const link of data.links) {
+    const base = link.id.replace(/:rev$/, "");
+    if (drawn.has(base)) continue;
+    drawn.add(base);
+    const a = state.nodes.get(link.from);
+    const b = state.nodes.get(link.to);
+    // A sea lane far longer than its chord (Shanghai to Rotterdam by Suez) would be drawn
+    // across the continent: the network layer leaves it out; a route on it still shows it.
+    if (link.distance_km > 1.6 * greatCircleKm(a, b)) continue;
+    L.polyline([[a.lat, a.lon], [b.lat, b.lon]], {
+      pane: "network", color: MODE_COLOURS[link.mode] || "#777", weight: 1.2, opacity: 0.45,
+      dashArray: link.mode === "rail" ? null : "3 3", className: `link ${link.mode}`,
+      interactive: false,
+    }).addTo(group);
+  }
+  const bounds = [];
+  for (const node of data.nodes) {
+    bounds.push([node.lat, node.lon]);
+    const circle = L.circleMarker([node.lat, node.lon], {
+      pane: "network", radius: node.kind === "border" ? 2.5 : 3.5, weight: 1, color: "#3a4048",
+      fillColor: NODE_FILL[node.kind] || "#fff", fillOpacity: 1, className: `node ${node.kind}`,
+    }).addTo(group);
+    circle.bindTooltip(`${node.name} (${node.id}, ${node.country})`, { direction: "top" });
+    circle.on("click", () => pickPlace(node.name));
+    if (CITY_KINDS.has(node.kind)) {
+      const label = L.marker([node.lat, node.lon], {
+        pane: "labels", interactive: false, keyboard: false,
+        icon: L.divIcon({
+          className: "city-label", html: escapeHtml(shortName(node.id)), iconSize: null,
+        }),
+      });
+      label.minZoom = node.kind === "hub" ? 5 : 3.5;
+      state.cityLabels.push(label);
+    }
+  }
+  group.addTo(state.map);
+  state.layers.network = group;
+  state.full = L.latLngBounds(bounds);
+  state.map.fitBounds(state.full, { padding: [20, 20] });
+  showLabelsForZoom();
+  const stats = data.stats;
+  $("network-stats").textContent =
+    `${fmt(stats.nodes)} places, ${fmt(stats.links)} links, ${fmt(stats.crossings)} crossings`;
+}
 
-  const links = $("layer-links");
-  for (const f of data.features) {
-    if (f.geometry.type !== "LineString") continue;
-    const [a, b] = f.geometry.coordinates.map(project);
-    const p = f.properties;
-    const line = el("line", {
-      x1: a[0], y1: a[1], x2: b[0], y2: b[1],
-      class: `link ${p.mode}${p.crossing ? " crossing" : ""}`,
-    }, links);
-    el("title", {}, line).textContent =
-      `${p.from} – ${p.to} (${p.mode}, ${Math.round(p.distance_km)} km)` +
-      (p.crossing ? `, crossing ${p.crossing}` : "");
-  }
-  const nodes = $("layer-nodes");
-  const xs = [];
-  const ys = [];
-  for (const f of points) {
-    const [x, y] = project(f.geometry.coordinates);
-    xs.push(x);
-    ys.push(y);
-    const p = f.properties;
-    state.names.set(p.id, p.name);
-    const circle = el("circle", { cx: x, cy: y, r: 0.1, class: `node ${p.kind}` }, nodes);
-    circle.dataset.id = p.id;
-    el("title", {}, circle).textContent = `${p.name} (${p.id}, ${p.country}, ${p.kind})`;
-    circle.addEventListener("click", () => pickPlace(p.name));
-  }
-  const pad = 1;
-  const minX = Math.min(...xs) - pad;
-  const minY = Math.min(...ys) - pad;
-  state.full = [minX, minY, Math.max(...xs) - minX + pad, Math.max(...ys) - minY + pad];
-  setView(state.full);
-  const links_n = data.features.length - points.length;
-  $("network-stats").textContent = `${points.length} places, ${links_n} links`;
+function greatCircleKm(a, b) {
+  const rad = Math.PI / 180;
+  const h = Math.sin(((b.lat - a.lat) * rad) / 2) ** 2 +
+    Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(((b.lon - a.lon) * rad) / 2) ** 2;
+  return 2 * 6371 * Math.asin(Math.sqrt(h));
+}
+
+const NODE_FILL = {
+  rail_terminal: "#ffffff", hub: "#ffffff", border: "#d32f2f", sea_port: "#13917f",
+  caspian_port: "#13917f", site: "#f5c518", factory: "#f5c518",
+};
+const CITY_KINDS = new Set(["rail_terminal", "sea_port", "caspian_port", "hub"]);
+
+function addLegend(map) {
+  const legend = L.control({ position: "bottomleft" });
+  legend.onAdd = () => {
+    const box = L.DomUtil.create("div", "legend");
+    box.id = "legend";
+    const modes = Object.entries(MODE_COLOURS).map(([mode, colour]) =>
+      `<span class="key"><i class="swatch" style="background:${colour}"></i>${mode}</span>`);
+    box.innerHTML =
+      `<div>${modes.join("")}</div>` +
+      "<div><span class=\"key\"><i class=\"line solid\"></i>selected route</span>" +
+      "<span class=\"key\"><i class=\"line dashed\"></i>alternatives</span>" +
+      "<span class=\"key\"><i class=\"diamond\"></i>crossing: dwell, fees</span></div>" +
+      "<div class=\"muted\">wheel: zoom · drag: pan · double-click a route: fit</div>";
+    return box;
+  };
+  legend.addTo(map);
 }
 
 // A click on a node fills "From", then "To".
@@ -81,51 +204,81 @@ function pickPlace(name) {
   target.value = name;
 }
 
-async function loadPlaces() {
-  const response = await fetch("/v1/places");
-  if (!response.ok) return;
-  const data = await response.json();
-  const list = $("places");
-  for (const place of data.places) {
-    const option = document.createElement("option");
-    option.value = place.name;
-    option.label = `${place.id} · ${place.country}`;
-    list.appendChild(option);
+// -- place autocomplete (GET /v1/places?q=) ----------------------------------------------------
+
+function autocomplete(input) {
+  const list = $(`${input.id}-list`);
+  let timer = null;
+  let active = -1;
+  let asked = "";
+  const close = () => {
+    list.hidden = true;
+    input.setAttribute("aria-expanded", "false");
+    active = -1;
+  };
+  const choose = (name) => {
+    input.value = name;
+    close();
+  };
+  const highlight = (index) => {
+    const items = [...list.children];
+    active = Math.max(-1, Math.min(index, items.length - 1));
+    items.forEach((item, i) => item.classList.toggle("active", i === active));
+  };
+  async function ask(query) {
+    asked = query;
+    const response = await fetch(`/v1/places?q=${encodeURIComponent(query)}`);
+    if (!response.ok || query !== asked) return;
+    const data = await response.json();
+    list.replaceChildren();
+    for (const place of data.places.slice(0, 8)) {
+      const item = text("li", null, "option");
+      item.setAttribute("role", "option");
+      item.appendChild(text("span", place.name, "name"));
+      item.appendChild(text("span", `${place.id} · ${place.country} · ${place.kind}`, "muted"));
+      item.addEventListener("mousedown", (event) => {
+        event.preventDefault();
+        choose(place.name);
+      });
+      list.appendChild(item);
+    }
+    for (const name of data.places.length ? [] : data.suggestions) {
+      const item = text("li", `did you mean ${name}?`, "option hint");
+      item.addEventListener("mousedown", (event) => {
+        event.preventDefault();
+        choose(name);
+      });
+      list.appendChild(item);
+    }
+    list.hidden = list.children.length === 0 || document.activeElement !== input;
+    input.setAttribute("aria-expanded", String(!list.hidden));
+    highlight(-1);
   }
+  input.addEventListener("input", () => {
+    clearTimeout(timer);
+    const query = input.value.trim();
+    if (query.length < 2) {
+      close();
+      return;
+    }
+    timer = setTimeout(() => ask(query).catch(close), 120);
+  });
+  input.addEventListener("keydown", (event) => {
+    if (list.hidden) return;
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      highlight(active + (event.key === "ArrowDown" ? 1 : -1));
+    } else if (event.key === "Enter" && active >= 0) {
+      event.preventDefault();
+      list.children[active].dispatchEvent(new MouseEvent("mousedown"));
+    } else if (event.key === "Escape") {
+      close();
+    }
+  });
+  input.addEventListener("blur", close);
 }
 
-function enableZoom() {
-  const svg = $("map");
-  svg.addEventListener("wheel", (event) => {
-    event.preventDefault();
-    const [x, y, w, h] = state.view;
-    const box = svg.getBoundingClientRect();
-    const fx = (event.clientX - box.left) / box.width;
-    const fy = (event.clientY - box.top) / box.height;
-    const k = event.deltaY > 0 ? 1.2 : 1 / 1.2;
-    const nw = w * k;
-    const nh = h * k;
-    setView([x + (w - nw) * fx, y + (h - nh) * fy, nw, nh]);
-  }, { passive: false });
-  let drag = null;
-  svg.addEventListener("pointerdown", (event) => {
-    drag = { x: event.clientX, y: event.clientY, view: state.view.slice() };
-    svg.classList.add("dragging");
-  });
-  window.addEventListener("pointerup", () => {
-    drag = null;
-    svg.classList.remove("dragging");
-  });
-  svg.addEventListener("pointermove", (event) => {
-    if (!drag) return;
-    const box = svg.getBoundingClientRect();
-    const [x, y, w, h] = drag.view;
-    const dx = ((event.clientX - drag.x) / box.width) * w;
-    const dy = ((event.clientY - drag.y) / box.height) * h;
-    setView([x - dx, y - dy, w, h]);
-  });
-  svg.addEventListener("dblclick", () => setView(state.full));
-}
+// -- the route query -----------------------------------------------------------------------------
 
 function number(id) {
   const value = $(id).value;
@@ -169,112 +322,11 @@ function showErrors(detail) {
     status.appendChild(line);
     const target = field === "origin" || field === "destination" ? $(field) : null;
     for (const name of item.suggestions || []) {
-      const chip = document.createElement("span");
-      chip.className = "suggestion";
-      chip.textContent = name;
+      const chip = text("span", name, "suggestion");
       if (target) chip.addEventListener("click", () => { target.value = name; });
       line.appendChild(document.createTextNode(" "));
       line.appendChild(chip);
     }
-  }
-}
-
-function fmt(value, digits = 0) {
-  return Number(value).toLocaleString("en", { maximumFractionDigits: digits });
-}
-
-function stepWhere(step) {
-  const name = (id) => state.names.get(id) || id;
-  if (step.kind === "move") return `${name(step.from)} → ${name(step.to)}`;
-  if (step.kind === "border") return step.crossing;
-  return name(step.node);
-}
-
-function stepVia(step) {
-  if (step.kind === "move") return `${step.mode} ${step.service || step.link}`;
-  return step.note || "";
-}
-
-function drawRoutes(routes) {
-  const layer = $("layer-routes");
-  layer.replaceChildren();
-  const list = $("routes");
-  list.replaceChildren();
-  // Draw the best route last so it lies on top.
-  routes.slice().reverse().forEach((route) => {
-    const rank = routes.indexOf(route);
-    const points = route.geometry.coordinates.map(project);
-    const d = points.map(([x, y], i) => `${i ? "L" : "M"}${x.toFixed(4)} ${y.toFixed(4)}`).join(" ");
-    const path = el("path", {
-      d, class: "route", stroke: ROUTE_COLOURS[rank % ROUTE_COLOURS.length],
-    }, layer);
-    path.dataset.rank = String(rank);
-    el("title", {}, path).textContent = `route ${rank + 1}: $${fmt(route.totals.cost_usd)}, ` +
-      `${fmt(route.totals.transit_days, 1)} days`;
-    path.addEventListener("click", () => select(rank));
-  });
-  routes.forEach((route, rank) => {
-    const t = route.totals;
-    const item = document.createElement("li");
-    item.dataset.rank = String(rank);
-    item.style.borderLeftColor = ROUTE_COLOURS[rank % ROUTE_COLOURS.length];
-    const head = document.createElement("div");
-    head.innerHTML = "<strong></strong>";
-    head.firstChild.textContent = rank === 0 ? "Best route" : `Alternative ${rank}`;
-    item.appendChild(head);
-    const totals = document.createElement("div");
-    totals.className = "totals";
-    totals.textContent =
-      `$${fmt(t.cost_usd)} · ${fmt(t.transit_days, 1)} days · ${fmt(t.distance_km)} km · ` +
-      `${fmt(t.co2e_kg / 1000, 2)} t CO2e · ${route.countries.join("–")} · ` +
-      `${route.modes.join(", ")} · crossings: ${route.crossings.join(", ") || "none"} · ` +
-      `arrive ${route.arrive.slice(0, 16).replace("T", " ")} UTC`;
-    item.appendChild(totals);
-    const details = document.createElement("details");
-    const summary = document.createElement("summary");
-    summary.textContent = `${route.steps.length} steps`;
-    details.appendChild(summary);
-    const table = document.createElement("table");
-    table.innerHTML = "<thead><tr><th>start UTC</th><th>step</th><th>where</th>" +
-      "<th>h</th><th>USD</th><th>kg CO2e</th></tr></thead>";
-    const tbody = document.createElement("tbody");
-    for (const step of route.steps) {
-      const row = document.createElement("tr");
-      const cells = [
-        [step.start.slice(5, 16).replace("T", " "), ""], [step.kind, ""], [stepWhere(step), ""],
-        [fmt(step.hours, 1), "num"], [fmt(step.cost_usd), "num"], [fmt(step.co2e_kg), "num"],
-      ];
-      for (const [text, cls] of cells) {
-        const cell = document.createElement("td");
-        cell.textContent = text;
-        if (cls) cell.className = cls;
-        row.appendChild(cell);
-      }
-      const via = stepVia(step);
-      if (via) {
-        const small = document.createElement("div");
-        small.className = "via";
-        small.textContent = via;
-        row.children[2].appendChild(small);
-      }
-      tbody.appendChild(row);
-    }
-    table.appendChild(tbody);
-    details.appendChild(table);
-    item.appendChild(details);
-    item.addEventListener("click", () => select(rank));
-    list.appendChild(item);
-  });
-  state.routes = routes;
-  if (routes.length) select(0);
-}
-
-function select(rank) {
-  for (const path of document.querySelectorAll("path.route")) {
-    path.classList.toggle("selected", path.dataset.rank === String(rank));
-  }
-  for (const item of document.querySelectorAll("#routes li")) {
-    item.classList.toggle("selected", item.dataset.rank === String(rank));
   }
 }
 
@@ -291,11 +343,11 @@ async function submitRoute(event) {
     });
     const data = await response.json().catch(() => ({ detail: `HTTP ${response.status}` }));
     if (!response.ok) {
-      drawRoutes([]);
+      showRoutes([]);
       showErrors(data.detail);
       return;
     }
-    drawRoutes(data.routes);
+    showRoutes(data.routes);
     if (data.infeasible_reason) showStatus(data.infeasible_reason, true);
     else showStatus(`${data.routes.length} route(s)`);
   } catch (error) {
@@ -303,6 +355,274 @@ async function submitRoute(event) {
   } finally {
     $("submit").disabled = false;
   }
+}
+
+// -- routes on the map and in the panel -------------------------------------------------------
+
+// A route's legs: runs of moves by one mode, each border crossing, and handling in between.
+function legsOf(route) {
+  const coords = route.geometry.coordinates;
+  const moves = route.steps.filter((s) => s.kind === "move").length;
+  const byIndex = coords.length === moves + 1;
+  const legs = [];
+  let index = 0;
+  for (const step of route.steps) {
+    if (step.kind === "move") {
+      const a = byIndex ? coords[index] : lonLat(step.from);
+      const b = byIndex ? coords[index + 1] : lonLat(step.to);
+      index += 1;
+      const last = legs[legs.length - 1];
+      if (last && last.kind === "move" && last.mode === step.mode) {
+        last.to = step.to;
+        last.path.push([b[1], b[0]]);
+        last.steps.push(step);
+      } else {
+        legs.push({
+          kind: "move", mode: step.mode, from: step.from, to: step.to,
+          path: [[a[1], a[0]], [b[1], b[0]]], steps: [step],
+        });
+      }
+    } else {
+      legs.push({ kind: step.kind, steps: [step], step });
+    }
+  }
+  for (const leg of legs) {
+    leg.hours = leg.steps.reduce((sum, s) => sum + s.hours, 0);
+    leg.cost = leg.steps.reduce((sum, s) => sum + s.cost_usd, 0);
+    leg.km = leg.steps.reduce((sum, s) => sum + (s.distance_km || 0), 0);
+    leg.start = leg.steps[0].start;
+  }
+  return legs;
+}
+
+function lonLat(id) {
+  const node = state.nodes.get(id);
+  return node ? [node.lon, node.lat] : [0, 0];
+}
+
+function showRoutes(routes) {
+  state.routes = routes.map((route) => ({ route, legs: legsOf(route) }));
+  const list = $("routes");
+  list.replaceChildren();
+  state.routes.forEach(({ route, legs }, rank) => list.appendChild(routeItem(route, legs, rank)));
+  drawRoutes();
+  if (routes.length) select(0, true);
+}
+
+function drawRoutes() {
+  for (const name of ["routes", "crossings", "ends"]) {
+    if (state.layers[name]) state.layers[name].remove();
+    state.layers[name] = L.layerGroup().addTo(state.map);
+  }
+  const order = state.routes.map((_, rank) => rank).filter((rank) => rank !== state.selected);
+  if (state.routes.length) order.push(state.selected); // the selected route lies on top
+  for (const rank of order) {
+    const { route, legs } = state.routes[rank];
+    const selected = rank === state.selected;
+    for (const leg of legs) {
+      if (leg.kind !== "move") continue;
+      if (selected) {
+        L.polyline(leg.path, {
+          pane: "routes", color: "#ffffff", weight: 9, opacity: 0.95, interactive: false,
+          className: "casing",
+        }).addTo(state.layers.routes);
+      }
+      const line = L.polyline(leg.path, {
+        pane: "routes", color: MODE_COLOURS[leg.mode] || "#555",
+        weight: selected ? 5 : 3.5, opacity: selected ? 1 : 0.8,
+        dashArray: selected ? null : "9 7", lineCap: "round",
+        className: `route rank-${rank}${selected ? " selected" : ""} ${leg.mode}`,
+      }).addTo(state.layers.routes);
+      line.bindTooltip(`${rank === 0 ? "best route" : `alternative ${rank}`}: ` +
+        `${shortName(leg.from)} → ${shortName(leg.to)}, ${leg.mode}, ${fmt(leg.km)} km`,
+      { sticky: true });
+      line.on("click", () => select(rank, false));
+      line.on("dblclick", (event) => {
+        L.DomEvent.stop(event);
+        select(rank, true);
+      });
+    }
+  }
+  if (!state.routes.length) return;
+  const { route, legs } = state.routes[state.selected];
+  for (const leg of legs) {
+    if (leg.kind !== "border") continue;
+    const step = leg.step;
+    const [lon, lat] = lonLat(step.from);
+    const [lon2, lat2] = lonLat(step.to);
+    const marker = L.marker([(lat + lat2) / 2, (lon + lon2) / 2], {
+      pane: "ends",
+      icon: L.divIcon({
+        className: "crossing-marker", html: "<i class=\"diamond\"></i>", iconSize: [18, 18],
+      }),
+      title: crossingText(step),
+    }).addTo(state.layers.crossings);
+    marker.bindTooltip(crossingLabel(step), {
+      permanent: true, direction: "right", offset: [8, 0], className: "crossing-tip",
+    });
+    marker.bindPopup(crossingPopup(step));
+  }
+  const coords = route.geometry.coordinates;
+  const ends = [[coords[0], "origin", route.origin], [coords[coords.length - 1], "destination",
+    route.destination]];
+  for (const [[lon, lat], kind, id] of ends) {
+    L.circleMarker([lat, lon], {
+      pane: "ends", radius: 7, weight: 2, color: "#1d2329",
+      fillColor: kind === "origin" ? "#2e7d32" : "#d32f2f", fillOpacity: 1,
+      className: `end ${kind}`,
+    }).bindTooltip(shortName(id), {
+      permanent: true, direction: "top", offset: [0, -6], className: "end-tip",
+    }).addTo(state.layers.ends);
+  }
+}
+
+function crossingRecord(step) {
+  return state.crossings.get(step.crossing) || state.crossings.get(`${step.crossing}:rev`);
+}
+
+function crossingLabel(step) {
+  const record = crossingRecord(step);
+  const name = record ? record.name.replace(/\s*\(.*\)\s*$/, "") : step.crossing;
+  return `${name} · ${fmt(step.hours, 1)} h · $${fmt(step.cost_usd)}`;
+}
+
+function crossingText(step) {
+  const record = crossingRecord(step);
+  const parts = [`${record ? record.name : step.crossing}: ${fmt(step.hours, 1)} h, ` +
+    `$${fmt(step.cost_usd)} on this route`];
+  if (record) {
+    parts.push(`dwell ${fmt(record.dwell_hours, 1)} h typical, ${fmt(record.dwell_p90_hours, 0)} h ` +
+      `p90; fee $${fmt(record.fee_usd_per_teu)}/TEU`);
+    if (record.gauge_change) parts.push("gauge change");
+  }
+  return parts.join("; ");
+}
+
+function crossingPopup(step) {
+  const box = document.createElement("div");
+  const record = crossingRecord(step);
+  box.appendChild(text("strong", record ? record.name : step.crossing));
+  const rows = [
+    ["on this route", `${fmt(step.hours, 1)} h, $${fmt(step.cost_usd)}`],
+  ];
+  if (record) {
+    rows.push(["dwell", `${fmt(record.dwell_hours, 1)} h typical, ${fmt(record.dwell_p90_hours)} h p90`]);
+    rows.push(["fee", `$${fmt(record.fee_usd_per_teu)} per TEU`]);
+    if (record.gauge_change) {
+      rows.push(["gauge change", `$${fmt(record.transhipment_usd_per_teu || 0)} per TEU`]);
+    }
+    if (record.capacity_teu_per_week) {
+      rows.push(["capacity", `${fmt(record.capacity_teu_per_week)} TEU/week`]);
+    }
+  }
+  const table = document.createElement("table");
+  for (const [key, value] of rows) {
+    const row = table.insertRow();
+    row.insertCell().textContent = key;
+    row.insertCell().textContent = value;
+  }
+  box.appendChild(table);
+  return box;
+}
+
+function legRow(leg) {
+  const row = document.createElement("tr");
+  row.className = `leg ${leg.kind}`;
+  let what;
+  let detail;
+  if (leg.kind === "move") {
+    what = `${shortName(leg.from)} → ${shortName(leg.to)}`;
+    detail = `${leg.mode} · ${fmt(leg.km)} km`;
+  } else if (leg.kind === "border") {
+    const record = crossingRecord(leg.step);
+    what = record ? record.name : leg.step.crossing;
+    detail = leg.step.note || "border";
+  } else {
+    what = shortName(leg.step.node);
+    detail = leg.step.note || leg.kind;
+  }
+  const mark = text("td", "", "mark");
+  const swatch = text("i", "", leg.kind === "border" ? "diamond" : "swatch");
+  if (leg.kind === "move") swatch.style.background = MODE_COLOURS[leg.mode] || "#555";
+  if (leg.kind !== "move" && leg.kind !== "border") swatch.className = "dot";
+  mark.appendChild(swatch);
+  row.appendChild(mark);
+  const where = text("td", what, "where");
+  where.appendChild(text("div", detail, "via"));
+  row.appendChild(where);
+  row.appendChild(text("td", leg.start.slice(5, 10), "num"));
+  row.appendChild(text("td", leg.hours >= 48 ? `${fmt(leg.hours / 24, 1)} d` : `${fmt(leg.hours, 1)} h`, "num"));
+  row.appendChild(text("td", `$${fmt(leg.cost)}`, "num"));
+  return row;
+}
+
+function routeItem(route, legs, rank) {
+  const t = route.totals;
+  const item = document.createElement("li");
+  item.dataset.rank = String(rank);
+  const head = document.createElement("div");
+  head.className = "head";
+  head.appendChild(text("strong", rank === 0 ? "Best route" : `Alternative ${rank}`));
+  head.appendChild(text("span", ` $${fmt(t.cost_usd)} · ${fmt(t.transit_days, 1)} days`, "big"));
+  item.appendChild(head);
+  item.appendChild(text("div",
+    `${fmt(t.distance_km)} km · ${fmt(t.co2e_kg / 1000, 2)} t CO2e · ${route.countries.join("–")} · ` +
+    `arrive ${route.arrive.slice(0, 16).replace("T", " ")} UTC`, "totals"));
+  const table = document.createElement("table");
+  table.className = "legs";
+  const body = document.createElement("tbody");
+  for (const leg of legs) body.appendChild(legRow(leg));
+  table.appendChild(body);
+  item.appendChild(table);
+  const details = document.createElement("details");
+  details.appendChild(text("summary", `all ${route.steps.length} steps`));
+  details.appendChild(stepsTable(route));
+  item.appendChild(details);
+  item.addEventListener("click", (event) => {
+    if (event.target.closest("details")) return;
+    select(rank, true);
+  });
+  return item;
+}
+
+function stepsTable(route) {
+  const table = document.createElement("table");
+  table.className = "steps";
+  table.innerHTML = "<thead><tr><th>start UTC</th><th>step</th><th>where</th>" +
+    "<th>h</th><th>USD</th><th>kg CO2e</th></tr></thead>";
+  const body = document.createElement("tbody");
+  for (const step of route.steps) {
+    const row = document.createElement("tr");
+    let where;
+    if (step.kind === "move") where = `${placeName(step.from)} → ${placeName(step.to)}`;
+    else if (step.kind === "border") where = crossingRecord(step)?.name || step.crossing;
+    else where = placeName(step.node);
+    const cells = [
+      [step.start.slice(5, 16).replace("T", " "), ""], [step.kind, ""], [where, ""],
+      [fmt(step.hours, 1), "num"], [fmt(step.cost_usd), "num"], [fmt(step.co2e_kg), "num"],
+    ];
+    for (const [value, cls] of cells) row.appendChild(text("td", value, cls));
+    const via = step.kind === "move" ? `${step.mode} ${step.service || step.link}` : step.note;
+    if (via) row.children[2].appendChild(text("div", via, "via"));
+    body.appendChild(row);
+  }
+  table.appendChild(body);
+  return table;
+}
+
+function select(rank, zoom) {
+  state.selected = rank;
+  drawRoutes();
+  for (const item of document.querySelectorAll("#routes li")) {
+    item.classList.toggle("selected", item.dataset.rank === String(rank));
+  }
+  if (zoom) fitRoute(rank);
+}
+
+function fitRoute(rank) {
+  const { legs } = state.routes[rank];
+  const points = legs.filter((leg) => leg.kind === "move").flatMap((leg) => leg.path);
+  if (points.length) state.map.fitBounds(L.latLngBounds(points), { padding: [40, 40] });
 }
 
 function init() {
@@ -315,12 +635,12 @@ function init() {
     });
   }
   $("route-form").addEventListener("submit", submitRoute);
-  enableZoom();
-  window.addEventListener("resize", () => state.view && setView(state.view));
-  loadNetwork()
-    .then(() => document.body.dataset.ready = "true")
-    .catch((error) => showStatus(`could not load the network: ${error.message}`, true));
-  loadPlaces();
+  autocomplete($("origin"));
+  autocomplete($("destination"));
+  makeMap();
+  Promise.all([loadCountries(), loadNetwork()])
+    .then(() => { document.body.dataset.ready = "true"; })
+    .catch((error) => showStatus(`could not load the map: ${error.message}`, true));
 }
 
 init();
