@@ -9,6 +9,7 @@ import json
 import os
 import sys
 import tempfile
+import textwrap
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -187,6 +188,9 @@ def route(
     max_cost: Annotated[float | None, typer.Option("--max-cost-usd")] = None,
     alternatives: Annotated[int, typer.Option(min=0, max=10)] = 0,
     pareto: Annotated[bool, typer.Option("--pareto")] = False,
+    wide: Annotated[
+        bool, typer.Option("--wide", help="Every step on its own line, with its service.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the HTTP answer JSON.")] = False,
     geojson: Annotated[Path | None, typer.Option("--geojson", help="Write routes.")] = None,
     plot: Annotated[Path | None, typer.Option("--plot", help="Draw a PNG map.")] = None,
@@ -248,7 +252,7 @@ def route(
         out.print_json(json.dumps(answer), indent=1)
     else:
         for rank, found in enumerate(routes):
-            print_route(net, found, title=_title(rank, pareto, len(routes)))
+            print_route(net, found, title=_title(rank, pareto, len(routes)), wide=wide)
     if reason is not None:
         fail(reason, EXIT_INFEASIBLE)
 
@@ -318,10 +322,93 @@ def route_summary(found: Route) -> str:
     )
 
 
-def print_route(net: Network, found: Route, title: str) -> None:
-    out.print(route_table(net, found, title))
-    out.print(route_summary(found))
+def print_route(net: Network, found: Route, title: str, wide: bool = False) -> None:
+    if wide:
+        out.print(route_table(net, found, title))
+        out.print(route_summary(found))
+    else:
+        out.print(compact_route_table(net, found, title), width=_narrow())
+        out.print(compact_summary(found), width=_narrow())
     out.print()
+
+
+def _narrow() -> int:
+    """Compact tables fit 80 columns, or the terminal when it is narrower."""
+    return min(80, out.width)
+
+
+def _short_place(net: Network, node_id: str) -> str:
+    """A place's name without its bracketed detail: "Xi'an International Port"."""
+    name = place_name(net, node_id)
+    return name.split(" (")[0] if " (" in name and not name.startswith("site") else name
+
+
+def route_legs(found: Route) -> list[list[Any]]:
+    """The steps grouped into legs: consecutive moves by one mode are one leg; every other step
+    (handling, waiting, a border) is a leg of its own."""
+    legs: list[list[Any]] = []
+    for step in found.steps:
+        last = legs[-1][-1] if legs else None
+        if (
+            step.kind == "move"
+            and last is not None
+            and last.kind == "move"
+            and last.mode == step.mode
+        ):
+            legs[-1].append(step)
+        else:
+            legs.append([step])
+    return legs
+
+
+def compact_route_table(net: Network, found: Route, title: str) -> Table:
+    """One line per leg: when it starts, what it is, how far, how long and what it costs."""
+    head = (
+        f"{title}: {found.transit_days:.1f} days, ${found.cost_usd:,.0f}, "
+        f"{found.distance_km:,.0f} km, {found.co2e_kg / 1000:,.2f} t CO2e"
+    )
+    table = Table(title=head, title_justify="left", box=None, pad_edge=False)
+    table.add_column("start UTC", no_wrap=True, min_width=11)
+    table.add_column("leg", overflow="ellipsis", no_wrap=True, max_width=_LEG_WIDTH)
+    table.add_column("by", no_wrap=True, min_width=6)
+    for column, width in (("km", 6), ("hours", 6), ("USD", 6)):
+        table.add_column(column, justify="right", no_wrap=True, min_width=width)
+    for leg in route_legs(found):
+        first, last = leg[0], leg[-1]
+        km = sum(step.distance_km for step in leg)
+        if first.kind == "move":
+            assert first.from_node and last.to_node
+            what = f"{_short_place(net, first.from_node)} → {_short_place(net, last.to_node)}"
+            by = first.mode or "move"
+        elif first.kind == "border":
+            crossing = net.crossings[first.crossing or ""]
+            what = crossing.name.split(" (")[0] + (f": {first.note}" if first.note else "")
+            by = "border"
+        else:
+            what = f"{_short_place(net, first.node or '')}: {first.note}".rstrip(": ")
+            by = first.kind
+        table.add_row(
+            first.start.strftime("%m-%d %H:%M"),
+            what,
+            by,
+            f"{km:,.0f}" if km else "",
+            f"{sum(step.hours for step in leg):.1f}",
+            f"{sum(step.cost_usd for step in leg):,.0f}",
+        )
+    return table
+
+
+# 80 columns less the others (start 11, by 6, km 6, hours 6, USD 6) and the gaps between them.
+_LEG_WIDTH = 35
+
+
+def compact_summary(found: Route) -> str:
+    crossings = ", ".join(dict.fromkeys(found.crossings)) or "none"
+    text = (
+        f"{found.origin} → {found.destination}, arrive {found.arrive:%Y-%m-%d %H:%M} UTC; "
+        f"{'-'.join(found.countries)}; crossings {crossings}"
+    )
+    return textwrap.fill(text, width=_narrow(), subsequent_indent="  ", break_on_hyphens=False)
 
 
 # -- plan ----------------------------------------------------------------------------------------

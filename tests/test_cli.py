@@ -27,13 +27,39 @@ def invoke(*args: str) -> tuple[int, str, str]:
 def test_route_table_matches_the_golden_file() -> None:
     code, out, _ = invoke(
         "route", "alpha", "delta", "--teu", "2", "--ready", "2026-12-05", "--alternatives", "1",
-        "--network", TINY,
+        "--network", TINY, "--wide",
     )  # fmt: skip
     assert code == 0
     golden = GOLDEN / "route-alpha-delta.txt"
     if os.environ.get("SILKROUTE_UPDATE_GOLDEN"):
         golden.write_text(out, encoding="utf-8")
     assert out == golden.read_text(encoding="utf-8")
+
+
+def test_compact_route_table_matches_the_golden_file_and_fits_80_columns() -> None:
+    code, out, _ = invoke(
+        "route", "alpha", "delta", "--teu", "2", "--ready", "2026-12-05", "--alternatives", "1",
+        "--network", TINY,
+    )  # fmt: skip
+    assert code == 0
+    golden = GOLDEN / "route-alpha-delta-compact.txt"
+    if os.environ.get("SILKROUTE_UPDATE_GOLDEN"):
+        golden.write_text(out, encoding="utf-8")
+    assert out == golden.read_text(encoding="utf-8")
+    assert max(len(line) for line in out.splitlines()) <= 80
+    # one line per leg: the train's two moves either side of the border are two legs, not three
+    assert out.count("Border CN → Gamma Hub") == 1
+
+
+def test_compact_table_of_a_long_route_fits_80_columns() -> None:
+    code, out, _ = invoke(
+        "route", "Xi'an", "Duisburg", "--teu", "2", "--ready", "2026-12-05", "--alternatives", "2",
+    )  # fmt: skip
+    assert code == 0
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert sum(line.startswith("Alternative") for line in lines) == 2
+    assert ":rev" not in out
 
 
 def test_route_json_is_the_http_answer() -> None:
