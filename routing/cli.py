@@ -31,11 +31,11 @@ from graphs.errors import (
     UnknownPlaceError,
 )
 from graphs.export import network_geojson, network_to_dict
-from routing.geojson import routes_geojson
+from routing.geojson import plan_geojson, routes_geojson
 from routing.lastmile import place_name
 from routing.model import OBJECTIVES, Cargo, Objective, Shipment
 from routing.plan import Plan, plan, plan_deltas
-from routing.route import Route
+from routing.route import Route, route_legs
 from routing.routes import Avoid, find_routes
 from routing.scenario import apply_scenario
 from routing.shipments import plan_csv, read_shipments
@@ -343,24 +343,6 @@ def _short_place(net: Network, node_id: str) -> str:
     return name.split(" (")[0] if " (" in name and not name.startswith("site") else name
 
 
-def route_legs(found: Route) -> list[list[Any]]:
-    """The steps grouped into legs: consecutive moves by one mode are one leg; every other step
-    (handling, waiting, a border) is a leg of its own."""
-    legs: list[list[Any]] = []
-    for step in found.steps:
-        last = legs[-1][-1] if legs else None
-        if (
-            step.kind == "move"
-            and last is not None
-            and last.kind == "move"
-            and last.mode == step.mode
-        ):
-            legs[-1].append(step)
-        else:
-            legs.append([step])
-    return legs
-
-
 def compact_route_table(net: Network, found: Route, title: str) -> Table:
     """One line per leg: when it starts, what it is, how far, how long and what it costs."""
     head = (
@@ -373,7 +355,7 @@ def compact_route_table(net: Network, found: Route, title: str) -> Table:
     table.add_column("by", no_wrap=True, min_width=6)
     for column, width in (("km", 6), ("hours", 6), ("USD", 6)):
         table.add_column(column, justify="right", no_wrap=True, min_width=width)
-    for leg in route_legs(found):
+    for leg in route_legs(found.steps):
         first, last = leg[0], leg[-1]
         km = sum(step.distance_km for step in leg)
         if first.kind == "move":
@@ -416,9 +398,13 @@ def compact_summary(found: Route) -> str:
 
 @app.command("plan")
 def plan_command(
-    shipments_csv: Annotated[Path, typer.Argument(metavar="SHIPMENTS.csv")],
+    shipments_csv: Annotated[Path, typer.Argument(metavar="SHIPMENTS.csv|.xlsx")],
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Write the plan: OUT.json or OUT.csv.")
+        Path | None,
+        typer.Option("-o", "--output", help="Write the plan: OUT.json, OUT.csv or OUT.xlsx."),
+    ] = None,
+    geojson: Annotated[
+        Path | None, typer.Option("--geojson", help="Write the planned routes as GeoJSON.")
     ] = None,
     time_limit: Annotated[float, typer.Option("--time-limit", help="Solver seconds.")] = 30.0,
     compare: Annotated[
@@ -431,8 +417,8 @@ def plan_command(
     scenario: ScenarioOption = None,
 ) -> None:
     """Plan many shipments together against shared capacity."""
-    if output is not None and output.suffix.lower() not in (".json", ".csv"):
-        fail(f"-o: '{output}' must end in .json or .csv")
+    if output is not None and output.suffix.lower() not in (".json", ".csv", ".xlsx"):
+        fail(f"-o: '{output}' must end in .json, .csv or .xlsx")
     if not 0 < time_limit <= 3600:
         fail("--time-limit: must be between 0 and 3600 seconds")
     if compare and scenario is None:
@@ -449,14 +435,25 @@ def plan_command(
         out.print(compare_plans(base, result))
     if output is not None:
         if output.suffix.lower() == ".csv":
-            text = plan_csv(result)
+            text = plan_csv(result, shipments)
             write_atomic(output, lambda f: f.write(text))
+        elif output.suffix.lower() == ".xlsx":
+            from routing.spreadsheet import write_plan_xlsx
+
+            write_atomic(
+                output,
+                lambda f: write_plan_xlsx(f, net, result, shipments, base=base),
+                binary=True,
+            )
         else:
             data = result.to_dict()
             if base is not None:
                 data["comparison"] = plan_deltas(base, result)
             write_json(output, data)
         out.print(f"wrote {output}")
+    if geojson is not None:
+        write_json(geojson, plan_geojson(net, result))
+        out.print(f"wrote {geojson}")
     if report is not None:
         from routing.report import write_report  # matplotlib loads only for a report
 
@@ -470,6 +467,14 @@ def plan_command(
 
 
 def _read_shipments_file(path: Path, net: Network) -> list[Any]:
+    if path.suffix.lower() == ".xlsx":
+        from routing.spreadsheet import shipment_lines
+
+        try:
+            with path.open("rb") as stream:
+                return read_shipments(shipment_lines(stream, path.name), net, file=path.name)
+        except OSError as exc:
+            raise DataPackError(f"cannot be read ({exc.strerror})", file=path.name) from None
     try:
         with path.open(encoding="utf-8", newline="") as handle:
             return read_shipments(handle, net, file=path.name)
@@ -505,20 +510,23 @@ def _plan_with_progress(net: Network, shipments: list[Any], time_limit: float, l
 
 def print_plan_summary(net: Network, result: Plan) -> None:
     summary = result.summary()
-    out.print(
+    _print_wrapped(
         f"plan {result.status} ({result.method}): {summary['planned']}/{summary['shipments']} "
         f"planned, {summary['on_time']} on time, {summary['late']} late "
         f"({summary['late_days']:.1f} days), {summary['unplanned']} unplanned"
     )
-    out.print(
+    _print_wrapped(
         f"  cost ${summary['cost_usd']:,.0f}, CO2e {summary['co2e_kg'] / 1000:,.1f} t; objective "
         f"${result.objective_usd:,.0f}, bound ${result.bound_usd:,.0f}, gap {result.gap:.2%}, "
         f"solved in {result.solve_seconds:.1f} s; "
         f"greedy baseline ${result.baseline_objective_usd:,.0f}"
     )
     table = Table(title="Busiest resources", title_justify="left")
-    for column in ("resource", "period", "used TEU", "capacity TEU", "use"):
-        table.add_column(column, justify="left" if column in ("resource", "period") else "right")
+    for column in ("resource", "period", "TEU", "capacity", "use"):
+        if column in ("resource", "period"):
+            table.add_column(column, overflow="ellipsis", no_wrap=True, max_width=30)
+        else:
+            table.add_column(column, justify="right", no_wrap=True, min_width=len(column) + 1)
     for resource, used in result.busiest(8):
         name = net.crossings[resource.id].name if resource.id in net.crossings else resource.id
         table.add_row(
@@ -528,27 +536,71 @@ def print_plan_summary(net: Network, result: Plan) -> None:
             f"{resource.capacity_teu:,.0f}",
             f"{used / resource.capacity_teu:.0%}",
         )
-    out.print(table)
+    out.print(table, width=_narrow())
     unplanned = [s for s in result.shipments if s.status == "unplanned"][:10]
     for item in unplanned:
         out.print(f"  unplanned {item.id}: {item.reason}")
 
 
+def _print_wrapped(text: str) -> None:
+    """A line of prose folded to 80 columns, continued with an indent."""
+    out.print(textwrap.fill(text, width=_narrow(), subsequent_indent="    "))
+
+
 def compare_plans(base: Plan, scenario: Plan) -> str:
+    """What the scenario changes: totals, then each shipment whose arrival, lateness, status or
+    corridor moved (up to 20), in lines that fit 80 columns."""
     deltas = plan_deltas(base, scenario)
     lines = [
         f"scenario vs base: cost {deltas['cost_usd_delta']:+,.0f} USD, lateness "
-        f"{deltas['late_days_delta']:+.1f} days, late shipments {deltas['late_delta']:+d}, "
-        f"unplanned {deltas['unplanned_delta']:+d}, CO2e {deltas['co2e_kg_delta'] / 1000:+,.1f} t",
+        f"{deltas['late_days_delta']:+.1f} days, late shipments {deltas['late_delta']:+d},",
+        f"  unplanned {deltas['unplanned_delta']:+d}, "
+        f"CO2e {deltas['co2e_kg_delta'] / 1000:+,.1f} t; arrivals: "
+        f"{deltas['arrivals_later']} later, {deltas['arrivals_earlier']} earlier "
+        f"({deltas['arrival_delta_days']:+.1f} days in all)",
         f"  {len(deltas['changed_shipments'])} shipment(s) changed corridor or status",
     ]
-    for change in deltas["changed_shipments"][:10]:
+    moved = [
+        d
+        for d in deltas["shipments"]
+        if abs(d["arrival_delta_days"] or 0) > 1 / 24
+        or d["late_days_delta"]
+        or d["base"]["status"] != d["scenario"]["status"]
+        or d["base"]["crossings"] != d["scenario"]["crossings"]
+    ]
+    moved.sort(key=lambda d: (-abs(d["late_days_delta"]), -abs(d["arrival_delta_days"] or 0)))
+    if moved:
+        lines.append(f"  {'shipment':<14} {'arrival':>9} {'lateness':>9}  corridor or status")
+    for change in moved[:20]:
         was, now = change["base"], change["scenario"]
-        lines.append(
-            f"  {change['id']}: {','.join(was['crossings']) or was['status']} → "
-            f"{','.join(now['crossings']) or now['status']}"
+        arrival = change["arrival_delta_days"]
+        lateness = change["late_days_delta"]
+        line = (
+            f"  {change['id'][:14]:<14} "
+            f"{'' if arrival is None else f'{arrival:+.1f} d':>9} "
+            f"{f'{lateness:+.1f} d' if abs(lateness) >= 0.05 else '0.0 d':>9}  "
+            f"{_corridor_change(was, now)}"
         )
+        lines.extend(
+            textwrap.wrap(line, width=80, subsequent_indent=" " * 37, break_on_hyphens=False)
+        )
+    if len(moved) > 20:
+        lines.append(f"  … and {len(moved) - 20} more (all in -o OUT.json or OUT.xlsx)")
     return "\n".join(lines)
+
+
+def _corridor_change(was: dict[str, Any], now: dict[str, Any]) -> str:
+    """The crossings left (-) and taken (+), or the change of status."""
+    if was["status"] != now["status"] and (
+        was["status"] == "unplanned" or now["status"] == "unplanned"
+    ):
+        return f"{was['status']} → {now['status']}"
+    left = [c for c in was["crossings"] if c not in now["crossings"]]
+    taken = [c for c in now["crossings"] if c not in was["crossings"]]
+    change = " ".join([*(f"-{c}" for c in left), *(f"+{c}" for c in taken)]) or "same crossings"
+    if was["status"] != now["status"]:
+        change += f"; {was['status']} → {now['status']}"
+    return change
 
 
 # -- tours ---------------------------------------------------------------------------------------

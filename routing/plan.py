@@ -598,11 +598,44 @@ def plan_deltas(base: Plan, scenario: Plan) -> dict[str, Any]:
                 }
             )
     b, s = base.summary(), scenario.summary()
+    each = [_shipment_delta(before[after.id], after) for after in scenario.shipments]
+    slips = [d["arrival_delta_days"] for d in each if d["arrival_delta_days"] is not None]
     return {
+        "shipments": each,
+        "arrivals_later": sum(1 for days in slips if days > 1 / 24),
+        "arrivals_earlier": sum(1 for days in slips if days < -1 / 24),
+        "arrival_delta_days": round(sum(slips), 3),
         "changed_shipments": moved,
         "cost_usd_delta": round(s["cost_usd"] - b["cost_usd"], 2),
         "late_days_delta": round(s["late_days"] - b["late_days"], 3),
         "late_delta": s["late"] - b["late"],
         "unplanned_delta": s["unplanned"] - b["unplanned"],
         "co2e_kg_delta": round(s["co2e_kg"] - b["co2e_kg"], 3),
+    }
+
+
+def _shipment_delta(old: ShipmentResult, new: ShipmentResult) -> dict[str, Any]:
+    """One shipment, base against scenario: when it arrives, how late, by which crossings."""
+
+    def side(result: ShipmentResult) -> dict[str, Any]:
+        route = result.route
+        return {
+            "status": result.status,
+            "arrive": iso(route.arrive) if route else None,
+            "late_days": round(result.late_days, 3),
+            "cost_usd": round(route.cost_usd, 2) if route else None,
+            "crossings": list(route.signature[0]) if route else [],
+        }
+
+    arrival = (
+        round((new.route.arrive - old.route.arrive).total_seconds() / 86400, 3)
+        if old.route and new.route
+        else None
+    )
+    return {
+        "id": new.id,
+        "base": side(old),
+        "scenario": side(new),
+        "arrival_delta_days": arrival,
+        "late_days_delta": round(new.late_days - old.late_days, 3),
     }

@@ -375,9 +375,7 @@ def _land_rings() -> tuple[tuple[tuple[float, float], ...], ...]:
     for feature in data["features"]:
         geometry = feature["geometry"]
         polygons = (
-            [geometry["coordinates"]]
-            if geometry["type"] == "Polygon"
-            else geometry["coordinates"]
+            [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
         )
         for polygon in polygons:
             rings.append(tuple((float(x), float(y)) for x, y in polygon[0]))

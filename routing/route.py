@@ -257,3 +257,17 @@ class Route:
                 "coordinates": [[lon, lat] for lon, lat in self.coordinates],
             },
         }
+
+
+def route_legs(steps: tuple[Step, ...]) -> list[list[Step]]:
+    """Steps grouped into legs: consecutive moves by one mode are one leg; every other step
+    (handling, waiting, a border) is a leg of its own."""
+    legs: list[list[Step]] = []
+    for step in steps:
+        last = legs[-1][-1] if legs else None
+        joins = last is not None and (last.kind, last.mode) == ("move", step.mode)
+        if step.kind == "move" and joins:
+            legs[-1].append(step)
+        else:
+            legs.append([step])
+    return legs

@@ -166,11 +166,14 @@ def spreadsheet_safe(value: Any) -> Any:
 PLAN_COLUMNS = (
     "id",
     "status",
-    "late_days",
-    "reason",
+    "origin",
+    "destination",
+    "cargo",
     "ready",
+    "due",
     "depart",
     "arrive",
+    "late_days",
     "transit_days",
     "cost_usd",
     "co2e_kg",
@@ -178,23 +181,47 @@ PLAN_COLUMNS = (
     "countries",
     "modes",
     "crossings",
+    "reason",
 )
 
 
-def plan_rows(plan: Plan) -> list[dict[str, Any]]:
+def cargo_text(cargo: Cargo) -> str:
+    """A cargo in a few words: "4 TEU", "2 pieces 12x3x3 m, 40 t each"."""
+    if cargo.pieces is None:
+        weight = f", {cargo.weight_t:g} t" if cargo.weight_t else ""
+        return f"{cargo.teu or 0:g} TEU{weight}"
+    size = "x".join(f"{v:g}" for v in (cargo.length_m, cargo.width_m, cargo.height_m) if v)
+    weight = f", {cargo.weight_t:g} t each" if cargo.weight_t else ""
+    return f"{cargo.pieces} piece{'s' if cargo.pieces != 1 else ''} {size} m{weight}".strip()
+
+
+def _day(moment: Any) -> str:
+    return moment.strftime("%Y-%m-%d") if moment is not None else ""
+
+
+def plan_rows(plan: Plan, shipments: Iterable[Shipment] = ()) -> list[dict[str, Any]]:
+    """One row per shipment; with ``shipments`` (the plan's input) each row also says what was
+    asked: origin, destination, cargo, ready and due, so that the row reads on its own."""
+    asked = {s.id: s for s in shipments}
     rows = []
     for result in plan.shipments:
         route = result.route.to_dict() if result.route else None
         totals: dict[str, Any] = route["totals"] if route else {}
+        shipment = asked.get(result.id)
         rows.append(
             {
                 "id": result.id,
                 "status": result.status,
-                "late_days": round(result.late_days, 3),
-                "reason": result.reason or "",
-                "ready": route["ready"] if route else "",
+                "origin": shipment.origin if shipment else (route or {}).get("origin", ""),
+                "destination": (
+                    shipment.destination if shipment else (route or {}).get("destination", "")
+                ),
+                "cargo": cargo_text(shipment.cargo) if shipment else "",
+                "ready": _day(shipment.ready) if shipment else (route["ready"] if route else ""),
+                "due": _day(shipment.due) if shipment else "",
                 "depart": route["depart"] if route else "",
                 "arrive": route["arrive"] if route else "",
+                "late_days": round(result.late_days, 3),
                 "transit_days": totals.get("transit_days", ""),
                 "cost_usd": totals.get("cost_usd", ""),
                 "co2e_kg": totals.get("co2e_kg", ""),
@@ -202,16 +229,17 @@ def plan_rows(plan: Plan) -> list[dict[str, Any]]:
                 "countries": "-".join(route["countries"]) if route else "",
                 "modes": ";".join(route["modes"]) if route else "",
                 "crossings": ";".join(route["crossings"]) if route else "",
+                "reason": result.reason or "",
             }
         )
     return rows
 
 
-def plan_csv(plan: Plan) -> str:
+def plan_csv(plan: Plan, shipments: Iterable[Shipment] = ()) -> str:
     """One row per shipment, safe to open in a spreadsheet."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=PLAN_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    for row in plan_rows(plan):
+    for row in plan_rows(plan, shipments):
         writer.writerow({k: spreadsheet_safe(v) for k, v in row.items()})
     return buffer.getvalue()
