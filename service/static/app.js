@@ -62,6 +62,7 @@ function makeMap() {
   map.getPane("countries").style.pointerEvents = "none";
   map.on("zoomend", showLabelsForZoom);
   state.map = map;
+  window.silkrouteMap = map; // for the page's tests and the browser console
   addLegend(map);
   return map;
 }
