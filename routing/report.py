@@ -70,6 +70,7 @@ BASE_COLOUR = "#a0a0a0"
 SCENARIO_COLOUR = "#4c78a8"
 CAPACITY_COLOUR = "#b2182b"
 EMPTY_CELL = "#f3f3f3"
+CLOSURE_COLOUR = "#f4a6a6"
 HEATMAP_TITLE = "Capacity use by crossing, link and service, per ISO week"
 
 _WEEK = re.compile(r"^\d{4}-W\d{2}$")
@@ -294,10 +295,12 @@ class _Change:
     corridor: str
     cost_delta_usd: float | None
     arrive_delta_days: float | None
+    late_delta_days: float = 0.0
 
 
 def _changes(network: Network, base: Plan, plan: Plan) -> list[_Change]:
-    """Shipments whose corridor, modes or status differ between the base and the scenario."""
+    """Shipments whose corridor, modes, status, arrival (by more than an hour) or lateness differ
+    between the base and the scenario; the most delayed first."""
     before = {s.id: s for s in base.shipments}
     out = []
     for after in plan.shipments:
@@ -306,12 +309,14 @@ def _changes(network: Network, base: Plan, plan: Plan) -> list[_Change]:
             continue
         old_sig = old.route.signature if old.route else None
         new_sig = after.route.signature if after.route else None
-        if old_sig == new_sig and old.status == after.status:
-            continue
         cost_delta = arrive_delta = None
         if old.route is not None and after.route is not None:
             cost_delta = after.route.cost_usd - old.route.cost_usd
             arrive_delta = (after.route.arrive - old.route.arrive).total_seconds() / 86400
+        late_delta = after.late_days - old.late_days
+        moved = abs(arrive_delta or 0.0) > 1 / 24 or abs(late_delta) > 1e-3
+        if old_sig == new_sig and old.status == after.status and not moved:
+            continue
         out.append(
             _Change(
                 id=after.id,
@@ -321,8 +326,10 @@ def _changes(network: Network, base: Plan, plan: Plan) -> list[_Change]:
                 corridor=corridor(network, after.route),
                 cost_delta_usd=cost_delta,
                 arrive_delta_days=arrive_delta,
+                late_delta_days=late_delta,
             )
         )
+    out.sort(key=lambda c: (-c.late_delta_days, -(c.arrive_delta_days or 0.0), c.id))
     return out
 
 
@@ -357,6 +364,18 @@ def _figure(width_in: float, height_in: float) -> Figure:
 def _save(fig: Figure, fileobj: IO[bytes]) -> None:
     # No "Software" stamp: the same plan gives the same bytes.
     fig.savefig(fileobj, format="png", dpi=DPI, metadata={"Software": None})
+
+
+def _plan_map(network: Network, plan: Plan) -> str | None:
+    """The plan's routes on a map, as a ``data:`` URI; none when nothing is planned."""
+    from routing.plot import plot_plan
+
+    routes = [(s.route, s.teu) for s in plan.shipments if s.route is not None]
+    if not routes:
+        return None
+    buffer = io.BytesIO()
+    plot_plan(network, routes, buffer, title="Where the planned shipments go, by TEU")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _uri(fig: Figure | None) -> str | None:
@@ -534,9 +553,25 @@ def _capacity_lines_figure(
                 )
                 top = max(top, max(base_caps))
             top = max(top, float(base_used.max()))
+        # Scaled to the data: when little of the capacity is used, bars at 1 % of a capacity
+        # scale would read as nothing; the capacity is then named instead of drawn.
+        most_used = max(float(used.max()), float(base_used.max()) if rid in base_use else 0.0)
+        if 0 < most_used < 0.25 * float(caps.max()):
+            top = most_used
+            ax.text(
+                0.005,
+                0.96,
+                f"capacity {float(caps.max()):,.0f} TEU/week: above this scale",
+                transform=ax.transAxes,
+                ha="left",
+                va="top",
+                fontsize=7.5,
+                color=CAPACITY_COLOUR,
+            )
         ax.set_ylim(0, top * 1.18)
         ax.set_title(
-            f"{_text(_resource_label(network, rid), 80)} · peak {peak[rid]:.0%}",
+            f"{_text(_resource_label(network, rid), 80)} · peak "
+            + (f"{peak[rid]:.0%}" if peak[rid] >= 0.01 else f"{peak[rid]:.1%}"),
             fontsize=9,
             loc="left",
         )
@@ -610,6 +645,9 @@ def _timeline_figure(
     if due_marks:
         marked, due_days = zip(*due_marks, strict=True)
         ax.plot(due_days, marked, "|", markersize=9, markeredgewidth=2, color="black")
+    closed = _closure_spans(network)
+    for _, start_day, end_day in closed:
+        ax.axvspan(start_day, end_day, color=CLOSURE_COLOUR, alpha=0.35, linewidth=0, zorder=0)
 
     labels = [
         f"{_text(r.id, 24)} · {_text(dates[r.id].lane, 44)}" if dates[r.id].lane else r.id
@@ -621,6 +659,17 @@ def _timeline_figure(
     ends += [x for _, x in due_marks]
     start, end = min(a for kind in bars for _, a, _ in bars[kind]) - 1, max(ends) + 1
     ax.set_xlim(start, end)
+    for number, (label, start_day, end_day) in enumerate(closed):
+        if end_day > start and start_day < end:
+            ax.text(
+                max(start_day, start) + 0.2,
+                -0.5 + 0.45 * (number % 4),
+                f"closed: {label}",
+                fontsize=6.5,
+                color="#7a1010",
+                va="top",
+                bbox={"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 0.6},
+            )
     _date_ticks(ax, start, end)
     ax.grid(axis="x", color="#e5e5e5", linewidth=0.6)
     ax.set_axisbelow(True)
@@ -635,6 +684,8 @@ def _timeline_figure(
         Patch(facecolor="white", edgecolor=UNPLANNED_COLOUR, hatch="////",
               label="unplanned: ready → due"),
     ]  # fmt: skip
+    if closed:
+        handles.append(Patch(color=CLOSURE_COLOUR, alpha=0.35, label="closure (scenario)"))
     ax.legend(
         handles=handles,
         loc="lower left",
@@ -648,6 +699,20 @@ def _timeline_figure(
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _closure_spans(network: Network) -> list[tuple[str, float, float]]:
+    """The network's closures as (what, first day, last day), one per target and range."""
+    spans: dict[tuple[str, float, float], None] = {}
+    for closure in network.closures:
+        if closure.kind == "crossing":
+            label = _crossing_label(network, closure.target)
+        elif closure.kind == "node" and closure.target in network.nodes:
+            label = _short(network.nodes[closure.target].name)
+        else:
+            label = closure.target
+        spans[(label, _day(closure.start), _day(closure.end))] = None
+    return list(spans)
 
 
 def _day(moment: datetime | date | None) -> float:
@@ -869,23 +934,24 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-sp
 {% endfor %}
 </tbody>
 </table>
-<h3>Changed shipments ({{ changes | length }})</h3>
+<h3>Shipments that arrive later or earlier, or change corridor or status \
+({{ changes | length }})</h3>
 {% if changes %}
 <table id="changes">
 <thead><tr><th>Shipment</th><th>Base</th><th>Base corridor</th><th>Scenario</th>\
 <th>Scenario corridor</th><th class="num">Cost change, USD</th>\
-<th class="num">Arrival change, days</th></tr></thead>
+<th class="num">Arrival change, days</th><th class="num">Lateness change, days</th></tr></thead>
 <tbody>
 {% for c in changes %}
 <tr><td>{{ c.id }}</td><td class="status-{{ c.base_status }}">{{ c.base_status_label }}</td>\
 <td>{{ c.base_corridor }}</td><td class="status-{{ c.status }}">{{ c.status_label }}</td>\
 <td>{{ c.corridor }}</td><td class="num">{{ c.cost }}</td><td class="num">{{ c.arrive }}</td>\
-</tr>
+<td class="num {{ c.late_tone }}">{{ c.late }}</td></tr>
 {% endfor %}
 </tbody>
 </table>
 {% else %}
-<p class="note">Every shipment keeps its corridor, modes and status.</p>
+<p class="note">Every shipment keeps its corridor, modes, status and arrival.</p>
 {% endif %}
 {% endif %}
 <h2>Summary{% if comparison %} of the scenario plan{% endif %}</h2>
@@ -895,6 +961,11 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-sp
 {% endfor %}
 </div>
 <p class="meta">{{ solver }}</p>
+{% if plan_map %}
+<h2>Map{% if comparison %} of the scenario plan{% endif %}</h2>
+<img id="plan-map" src="{{ plan_map }}" alt="Map of the planned routes, each way as wide as the \
+TEU that take it, crossings used and closed">
+{% endif %}
 <h2>Capacity use by crossing and week</h2>
 {% if heatmap %}
 <img src="{{ heatmap }}" alt="Heat map of the share of capacity used, by crossing, link or \
@@ -1202,6 +1273,8 @@ def report_html(
                         if change.arrive_delta_days is not None
                         else ""
                     ),
+                    "late": _signed(change.late_delta_days, 1),
+                    "late_tone": _tone(change.late_delta_days, 1, lower_is_better=True),
                 }
             )
 
@@ -1225,6 +1298,7 @@ def report_html(
         changes=changes,
         cards=_cards(plan),
         solver=_solver_line(plan),
+        plan_map=_plan_map(network, plan),
         heatmap=heatmap,
         heatmap_note=heatmap_note,
         lines=lines,
