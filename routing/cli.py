@@ -36,7 +36,7 @@ from routing.lastmile import place_name
 from routing.model import OBJECTIVES, Cargo, Objective, Shipment
 from routing.plan import Plan, plan, plan_deltas
 from routing.route import Route, route_legs
-from routing.routes import Avoid, find_routes
+from routing.routes import Avoid, find_routes, thin_front
 from routing.scenario import apply_scenario
 from routing.shipments import plan_csv, read_shipments
 
@@ -188,6 +188,16 @@ def route(
     max_cost: Annotated[float | None, typer.Option("--max-cost-usd")] = None,
     alternatives: Annotated[int, typer.Option(min=0, max=10)] = 0,
     pareto: Annotated[bool, typer.Option("--pareto")] = False,
+    pareto_step: Annotated[
+        float,
+        typer.Option(
+            "--pareto-step",
+            min=0,
+            max=100,
+            help="With --pareto: show a route of the same crossings and modes only when it "
+            "costs this many percent less than the one before; 0 shows the whole front.",
+        ),
+    ] = 10.0,
     wide: Annotated[
         bool, typer.Option("--wide", help="Every step on its own line, with its service.")
     ] = False,
@@ -241,6 +251,8 @@ def route(
             )
         except NoRouteError as exc:
             reason = exc.reason
+    if pareto and not as_json:
+        routes = thin_front(routes, pareto_step / 100)
     if geojson is not None:
         write_json(geojson, routes_geojson(net, routes))
     if plot is not None and routes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -450,3 +450,21 @@ def routes_answer(compute: Callable[[], list[Route]]) -> dict[str, Any]:
     except NoRouteError as exc:
         return {"routes": [], "infeasible_reason": exc.reason}
     return {"routes": [route.to_dict() for route in routes], "infeasible_reason": None}
+
+
+def thin_front(routes: Sequence[Route], step: float = 0.10) -> list[Route]:
+    """A Pareto front (fastest first) cut to the routes worth reading: the fastest and the
+    cheapest, every route through other crossings or by other modes than those kept, and a route
+    of the same kind only when it costs at least ``step`` (a share) less than the last one kept.
+    ``step=0`` keeps the whole front."""
+    if step <= 0 or len(routes) <= 2:
+        return list(routes)
+    kept = [routes[0]]
+    kinds = {routes[0].signature}
+    for route in routes[1:-1]:
+        cheaper = route.cost_usd <= kept[-1].cost_usd * (1 - step)
+        if route.signature not in kinds or cheaper:
+            kept.append(route)
+            kinds.add(route.signature)
+    kept.append(routes[-1])
+    return kept

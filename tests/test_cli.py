@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from pathlib import Path
@@ -172,3 +173,36 @@ def test_disk_full_leaves_no_partial_output(
     assert "cannot write" in err and "No space left on device" in err
     assert out.read_text(encoding="utf-8") == "previous plan"
     assert [p.name for p in tmp_path.iterdir()] == ["net.json"]
+
+
+def test_pareto_front_is_thinned_to_distinct_routes() -> None:
+    net = load_network(None)
+    ship = Shipment("Xi'an", "Tashkent", Cargo(teu=4), ready="2026-12-01")
+    front = find_routes(net, ship, pareto=True)
+    code, out, _ = invoke(
+        "route", "Xi'an", "Tashkent", "--teu", "4", "--ready", "2026-12-01", "--pareto",
+    )  # fmt: skip
+    assert code == 0
+    shown = [line for line in out.splitlines() if line.startswith("Pareto route")]
+    assert 2 <= len(shown) < len(front)
+    assert shown[0].startswith(f"Pareto route 1 of {len(shown)}")
+    # the fastest and the cheapest of the front are always shown
+    assert f"${front[0].cost_usd:,.0f}" in shown[0] and f"${front[-1].cost_usd:,.0f}" in shown[-1]
+    code, out, _ = invoke(
+        "route", "Xi'an", "Tashkent", "--teu", "4", "--ready", "2026-12-01", "--pareto",
+        "--pareto-step", "0",
+    )  # fmt: skip
+    assert sum(line.startswith("Pareto route") for line in out.splitlines()) == len(front)
+
+
+def test_thin_front_keeps_other_corridors_and_real_savings() -> None:
+    from routing.routes import thin_front
+
+    net = load_network(None)
+    ship = Shipment("Xi'an", "Tashkent", Cargo(teu=4), ready="2026-12-01")
+    front = find_routes(net, ship, pareto=True)
+    thin = thin_front(front, 0.10)
+    assert {r.signature for r in thin} == {r.signature for r in front}
+    for before, after in itertools.pairwise(thin[:-1]):  # the cheapest is always kept
+        assert after.signature != before.signature or after.cost_usd <= 0.9 * before.cost_usd
+    assert thin_front(front, 0) == front
