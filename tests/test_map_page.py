@@ -240,3 +240,41 @@ def test_pieces_and_unknown_place_suggestions(
     assert page.input_value("#destination") != "Tashkend"
     page.click("#submit")
     page.wait_for_selector("#map path.route", timeout=60_000)
+
+
+def test_plan_view_draws_corridors_and_crossing_load(
+    browser_page: tuple[Page, list[str], list[str]],
+) -> None:
+    page, outside, errors = browser_page
+    errors.clear()  # the test before asked for an unknown place: a 422 the console reports
+    page.click("#tab-plan")
+    assert page.locator("#route-view").is_hidden()
+    assert page.locator("#map path.route").count() == 0  # the route layer leaves with its tab
+    page.fill("#plan-csv", "id,origin\nX,Xi'an\n")
+    page.click("#plan-submit")
+    assert "the column 'destination' is missing" in page.locator("#plan-status").inner_text()
+    page.fill(
+        "#plan-csv",
+        "id,origin,destination,teu,ready,due\n"
+        "T1,Xi'an,Tashkent,4,2026-12-01,2026-12-12\n"
+        "T2,Chongqing,Almaty,2,2026-12-02,2026-12-10\n"
+        "T3,Xi'an,Duisburg,2,2026-12-01,2026-12-30\n",
+    )
+    page.fill("#plan-seconds", "5")
+    page.click("#plan-submit")
+    page.wait_for_selector("#plan-load", timeout=120_000)
+    assert "3 of 3 planned" in page.locator("#plan-status").inner_text()
+    corridors = page.locator("#plan-corridors tbody tr")
+    assert corridors.count() >= 2
+    assert sum(int(n) for n in corridors.locator("td:nth-child(3)").all_inner_texts()) == 3
+    assert page.locator("#map path.plan-route").count() == 3
+    load = page.locator("#plan-load tbody tr")
+    assert load.count() >= 2
+    assert all("% of" in row for row in load.all_inner_texts())
+    href = page.locator("#plan-result a").get_attribute("href") or ""
+    assert href.startswith("/v1/plans/") and href.endswith("/report")
+    assert page.request.get(page.url.rstrip("/") + href).status == 200
+    page.click("#tab-route")
+    assert page.locator("#map path.plan-route").count() == 0
+    assert outside == []
+    assert errors == []

@@ -189,8 +189,10 @@ function addLegend(map) {
     const modes = Object.entries(MODE_COLOURS).map(([mode, colour]) =>
       `<span class="key"><i class="swatch" style="background:${colour}"></i>${mode}</span>`);
     box.innerHTML =
-      `<div>${modes.join("")}</div>` +
-      "<div><span class=\"key\"><i class=\"line solid\"></i>selected route</span>" +
+      "<div class=\"plan-key\">plan: a colour per corridor (see the table), " +
+      "width by TEU</div>" +
+      `<div class="route-key">${modes.join("")}</div>` +
+      "<div class=\"route-key\"><span class=\"key\"><i class=\"line solid\"></i>selected route</span>" +
       "<span class=\"key\"><i class=\"line dashed\"></i>alternatives</span>" +
       "<span class=\"key\"><i class=\"diamond\"></i>crossing: dwell, fees</span></div>" +
       "<div class=\"muted\">wheel: zoom · drag: pan · double-click a route: fit</div>";
@@ -626,6 +628,233 @@ function fitRoute(rank) {
   if (points.length) state.map.fitBounds(L.latLngBounds(points), { padding: [40, 40] });
 }
 
+// -- the plan view: shipments by corridor on the map, crossing load by week ------------------
+
+const CORRIDOR_COLOURS = ["#2f63a8", "#c0601a", "#13917f", "#7b52ab", "#b8860b", "#c2185b",
+  "#4d7d2a", "#5d6d7e"];
+
+function showTab(name) {
+  const plan = name === "plan";
+  $("route-view").hidden = plan;
+  $("plan-view").hidden = !plan;
+  $("tab-route").classList.toggle("active", !plan);
+  $("tab-plan").classList.toggle("active", plan);
+  $("tab-route").setAttribute("aria-selected", String(!plan));
+  $("tab-plan").setAttribute("aria-selected", String(plan));
+  $("legend").dataset.view = name;
+  for (const name of ["routes", "crossings", "ends"]) {
+    if (state.layers[name]) state.layers[name].remove();
+  }
+  if (state.planLayer) state.planLayer.remove();
+  if (plan && state.planLayer) state.planLayer.addTo(state.map);
+  if (!plan && state.routes.length) drawRoutes();
+}
+
+// One CSV line into cells: commas separate, double quotes enclose, "" is a quote.
+function csvCells(line) {
+  const cells = [];
+  let cell = "";
+  let quoted = false;
+  for (let i = 0; i < line.length; i += 1) {
+    const c = line[i];
+    if (quoted) {
+      if (c === "\"" && line[i + 1] === "\"") { cell += "\""; i += 1; }
+      else if (c === "\"") quoted = false;
+      else cell += c;
+    } else if (c === "\"") quoted = true;
+    else if (c === ",") { cells.push(cell.trim()); cell = ""; }
+    else cell += c;
+  }
+  cells.push(cell.trim());
+  return cells;
+}
+
+// The CSV as the shipments of POST /v1/plans; problems are named by line and column.
+function planShipments(text) {
+  const lines = text.replace(/^\ufeff/, "").split(/\r?\n/).filter((line) => line.trim());
+  if (lines.length < 2) throw new Error("give a header line and at least one shipment");
+  const header = csvCells(lines[0]).map((h) => h.toLowerCase());
+  for (const column of ["id", "origin", "destination", "ready"]) {
+    if (!header.includes(column)) throw new Error(`line 1: the column '${column}' is missing`);
+  }
+  const numbers = ["teu", "pieces", "length_m", "width_m", "height_m", "weight_t"];
+  return lines.slice(1).map((line, index) => {
+    const cells = csvCells(line);
+    if (cells.length !== header.length) {
+      throw new Error(`line ${index + 2}: ${cells.length} cells, the header has ${header.length}`);
+    }
+    const row = Object.fromEntries(header.map((h, i) => [h, cells[i]]));
+    const cargo = {};
+    for (const key of numbers) {
+      if (row[key] === undefined || row[key] === "") continue;
+      const value = Number(row[key]);
+      if (!Number.isFinite(value)) throw new Error(`line ${index + 2}, ${key}: '${row[key]}' is not a number`);
+      cargo[key] = value;
+    }
+    if (!("teu" in cargo) && !("pieces" in cargo)) {
+      throw new Error(`line ${index + 2}: give teu or pieces`);
+    }
+    const shipment = {
+      id: row.id, origin: row.origin, destination: row.destination, cargo, ready: row.ready,
+    };
+    if (row.due) shipment.due = row.due;
+    return shipment;
+  });
+}
+
+function planStatus(message, isError = false) {
+  const status = $("plan-status");
+  status.className = isError ? "error" : "";
+  status.textContent = message;
+}
+
+async function submitPlan(event) {
+  event.preventDefault();
+  let shipments;
+  try {
+    shipments = planShipments($("plan-csv").value);
+  } catch (error) {
+    planStatus(error.message, true);
+    return;
+  }
+  const headers = { "Content-Type": "application/json" };
+  const key = $("api-key").value;
+  if (key) headers["X-API-Key"] = key;
+  $("plan-submit").disabled = true;
+  $("plan-result").replaceChildren();
+  planStatus("queued…");
+  try {
+    const response = await fetch("/v1/plans", {
+      method: "POST", headers,
+      body: JSON.stringify({ shipments, time_limit_s: number("plan-seconds") ?? 10 }),
+    });
+    let job = await response.json().catch(() => ({ detail: `HTTP ${response.status}` }));
+    if (!response.ok) {
+      const detail = Array.isArray(job.detail) ? job.detail : [{ msg: String(job.detail), loc: [] }];
+      planStatus(detail.map((d) => `${(d.loc || []).filter((p) => p !== "body").join(".")}: ` +
+        `${d.msg}`).join("; "), true);
+      return;
+    }
+    while (job.status === "queued" || job.status === "running") {
+      planStatus(`${job.status}…`);
+      await new Promise((resolve) => { setTimeout(resolve, 500); });
+      const poll = await fetch(`/v1/plans/${encodeURIComponent(job.id)}`);
+      job = await poll.json();
+    }
+    if (job.status !== "done") {
+      planStatus(`the plan failed: ${job.error || job.status}`, true);
+      return;
+    }
+    showPlan(job);
+  } catch (error) {
+    planStatus(`request failed: ${error.message}`, true);
+  } finally {
+    $("plan-submit").disabled = false;
+  }
+}
+
+function crossingName(id) {
+  const record = state.crossings.get(id) || state.crossings.get(id.replace(/:rev$/, ""));
+  return record ? record.name.replace(/\s*\(.*\)\s*$/, "") : id;
+}
+
+function showPlan(job) {
+  const plan = job.plan;
+  const s = plan.summary;
+  planStatus(`${s.planned} of ${s.shipments} planned: ${s.on_time} on time, ${s.late} late ` +
+    `(${fmt(s.late_days, 1)} days), ${s.unplanned} unplanned · $${fmt(s.cost_usd)} · ` +
+    `${fmt(s.co2e_kg / 1000, 1)} t CO2e · ${plan.status}`);
+  // Shipments by corridor: the crossings a route passes, in order.
+  const corridors = new Map();
+  for (const shipment of plan.shipments) {
+    const route = shipment.route;
+    const key = route ? (route.crossings.map(crossingName).join(" + ") || "no border crossing")
+      : "unplanned";
+    if (!corridors.has(key)) corridors.set(key, { key, shipments: [], teu: 0, late: 0 });
+    const group = corridors.get(key);
+    group.shipments.push(shipment);
+    group.teu += shipment.teu_equivalent;
+    if (shipment.status === "late") group.late += 1;
+  }
+  const groups = [...corridors.values()].sort((a, b) => b.teu - a.teu);
+  if (state.planLayer) state.planLayer.remove();
+  state.planLayer = L.layerGroup().addTo(state.map);
+  const most = Math.max(...groups.map((g) => g.teu), 1);
+  const points = [];
+  groups.forEach((group, index) => {
+    group.colour = group.key === "unplanned" ? "#8a939c" : CORRIDOR_COLOURS[index % CORRIDOR_COLOURS.length];
+    for (const shipment of group.shipments) {
+      if (!shipment.route) continue;
+      const path = shipment.route.geometry.coordinates.map(([lon, lat]) => [lat, lon]);
+      points.push(...path);
+      L.polyline(path, {
+        pane: "routes", color: group.colour, weight: 2 + 8 * Math.sqrt(group.teu / most),
+        opacity: 0.75, className: "plan-route", lineCap: "round",
+      }).bindTooltip(`${group.key}: ${group.shipments.length} shipment(s), ${fmt(group.teu, 1)} TEU`,
+        { sticky: true }).addTo(state.planLayer);
+    }
+  });
+  if (points.length) state.map.fitBounds(L.latLngBounds(points), { padding: [30, 30] });
+
+  const box = $("plan-result");
+  box.replaceChildren();
+  box.appendChild(text("h3", "Shipments by corridor"));
+  const table = document.createElement("table");
+  table.id = "plan-corridors";
+  table.innerHTML = "<thead><tr><th></th><th>corridor</th><th class=\"num\">shipments</th>" +
+    "<th class=\"num\">TEU</th><th class=\"num\">late</th></tr></thead>";
+  const body = table.createTBody();
+  for (const group of groups) {
+    const row = body.insertRow();
+    const mark = row.insertCell();
+    const swatch = text("i", "", "swatch");
+    swatch.style.background = group.colour;
+    mark.appendChild(swatch);
+    row.appendChild(text("td", group.key));
+    row.appendChild(text("td", String(group.shipments.length), "num"));
+    row.appendChild(text("td", fmt(group.teu, 1), "num"));
+    row.appendChild(text("td", String(group.late), "num"));
+  }
+  box.appendChild(table);
+
+  box.appendChild(text("h3", "Crossing load by week"));
+  const weekly = plan.resources.filter((r) => state.crossings.has(r.id) && /-W\d\d$/.test(r.period));
+  if (!weekly.length) {
+    box.appendChild(text("p", "No planned shipment passes a crossing with a stated capacity.", "muted"));
+  } else {
+    const top = Math.max(...weekly.map((r) => r.used_teu / r.capacity_teu));
+    const load = document.createElement("table");
+    load.id = "plan-load";
+    load.innerHTML = "<thead><tr><th>crossing</th><th>week</th><th class=\"num\">TEU</th>" +
+      "<th>of capacity</th></tr></thead>";
+    const rows = load.createTBody();
+    weekly.sort((a, b) => b.used_teu / b.capacity_teu - a.used_teu / a.capacity_teu);
+    for (const r of weekly.slice(0, 20)) {
+      const share = r.used_teu / r.capacity_teu;
+      const row = rows.insertRow();
+      const record = state.crossings.get(r.id);
+      row.appendChild(text("td", record.name + (r.id.endsWith(":rev") ? " (reverse)" : "")));
+      row.appendChild(text("td", r.period.slice(5)));
+      row.appendChild(text("td", fmt(r.used_teu, 1), "num"));
+      const cell = row.insertCell();
+      const bar = text("div", "", "bar");
+      // Bars are scaled to the fullest week shown, the share written beside them.
+      bar.style.width = `${Math.max(2, (60 * share) / top)}%`;
+      bar.style.background = share >= 0.95 ? "#d32f2f" : share >= 0.7 ? "#f39c12" : "#5b7fa8";
+      cell.appendChild(bar);
+      const percent = share < 0.001 ? "< 0.1" : fmt(share * 100, share < 0.1 ? 1 : 0);
+      cell.appendChild(text("span", `${percent} % of ${fmt(r.capacity_teu)}`, "muted"));
+    }
+    box.appendChild(load);
+  }
+  const link = text("a", "the full report (HTML)");
+  link.href = `/v1/plans/${encodeURIComponent(job.id)}/report`;
+  link.target = "_blank";
+  const para = text("p", "");
+  para.appendChild(link);
+  box.appendChild(para);
+}
+
 function init() {
   $("ready").value = new Date().toISOString().slice(0, 10);
   for (const radio of document.querySelectorAll("input[name=cargo-kind]")) {
@@ -636,6 +865,13 @@ function init() {
     });
   }
   $("route-form").addEventListener("submit", submitRoute);
+  $("plan-form").addEventListener("submit", submitPlan);
+  $("tab-route").addEventListener("click", () => showTab("route"));
+  $("tab-plan").addEventListener("click", () => showTab("plan"));
+  $("plan-file").addEventListener("change", async () => {
+    const file = $("plan-file").files[0];
+    if (file) $("plan-csv").value = await file.text();
+  });
   autocomplete($("origin"));
   autocomplete($("destination"));
   makeMap();
