@@ -875,7 +875,9 @@ def plot_capacity(
 
 # -- the page ------------------------------------------------------------------------------------
 
+# The page's template is routing/templates/report.html.j2 (package data).
 _ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("routing", "templates"),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,
@@ -883,146 +885,7 @@ _ENV = jinja2.Environment(
     keep_trailing_newline=True,
 )
 
-_TEMPLATE = _ENV.from_string(
-    """\
-<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy"
-      content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{ title }}</title>
-<style>
-body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 1.5rem auto;
-       max-width: 78rem; padding: 0 1rem; color: #1d1d1d; line-height: 1.4; }
-h1 { font-size: 1.5rem; margin-bottom: 0.2rem; }
-h2 { font-size: 1.15rem; margin-top: 2rem; border-bottom: 1px solid #ddd; padding-bottom: 0.2rem; }
-h3 { font-size: 1rem; margin-top: 1.4rem; }
-.meta, .note { color: #555; font-size: 0.88rem; }
-img { max-width: 100%; height: auto; display: block; margin: 0.6rem 0; }
-table { border-collapse: collapse; font-size: 0.82rem; margin: 0.6rem 0; }
-th, td { border-bottom: 1px solid #e3e3e3; padding: 0.22rem 0.55rem; text-align: left;
-         vertical-align: top; }
-th { background: #f5f5f5; position: sticky; top: 0; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-[class^="status-"] { white-space: nowrap; }
-.cards { display: flex; flex-wrap: wrap; gap: 0.6rem; margin: 0.8rem 0; }
-.card { border: 1px solid #ddd; border-radius: 6px; padding: 0.45rem 0.8rem; min-width: 7rem; }
-.card b { display: block; font-size: 1.2rem; }
-.status-on_time { color: #1b7a34; }
-.status-late { color: #b8410e; font-weight: 600; }
-.status-unplanned { color: #666; font-weight: 600; }
-.better { color: #1b7a34; }
-.worse { color: #b8410e; }
-.reason { max-width: 26rem; }
-</style>
-</head>
-<body>
-<h1>{{ title }}</h1>
-<p class="meta">{{ subtitle }}</p>
-{% if comparison %}
-<h2>What the scenario changes</h2>
-<table id="comparison">
-<thead><tr><th></th><th class="num">Base</th><th class="num">Scenario</th>\
-<th class="num">Change</th></tr></thead>
-<tbody>
-{% for row in comparison %}
-<tr><th>{{ row.label }}</th><td class="num">{{ row.base }}</td>\
-<td class="num">{{ row.scenario }}</td>\
-<td class="num {{ row.tone }}">{{ row.delta }}</td></tr>
-{% endfor %}
-</tbody>
-</table>
-<h3>Shipments that arrive later or earlier, or change corridor or status \
-({{ changes | length }})</h3>
-{% if changes %}
-<table id="changes">
-<thead><tr><th>Shipment</th><th>Base</th><th>Base corridor</th><th>Scenario</th>\
-<th>Scenario corridor</th><th class="num">Cost change, USD</th>\
-<th class="num">Arrival change, days</th><th class="num">Lateness change, days</th></tr></thead>
-<tbody>
-{% for c in changes %}
-<tr><td>{{ c.id }}</td><td class="status-{{ c.base_status }}">{{ c.base_status_label }}</td>\
-<td>{{ c.base_corridor }}</td><td class="status-{{ c.status }}">{{ c.status_label }}</td>\
-<td>{{ c.corridor }}</td><td class="num">{{ c.cost }}</td><td class="num">{{ c.arrive }}</td>\
-<td class="num {{ c.late_tone }}">{{ c.late }}</td></tr>
-{% endfor %}
-</tbody>
-</table>
-{% else %}
-<p class="note">Every shipment keeps its corridor, modes, status and arrival.</p>
-{% endif %}
-{% endif %}
-<h2>Summary{% if comparison %} of the scenario plan{% endif %}</h2>
-<div class="cards">
-{% for card in cards %}
-<div class="card">{{ card.label }}<b>{{ card.value }}</b></div>
-{% endfor %}
-</div>
-<p class="meta">{{ solver }}</p>
-{% if plan_map %}
-<h2>Map{% if comparison %} of the scenario plan{% endif %}</h2>
-<img id="plan-map" src="{{ plan_map }}" alt="Map of the planned routes, each way as wide as the \
-TEU that take it, crossings used and closed">
-{% endif %}
-<h2>Capacity use by crossing and week</h2>
-{% if heatmap %}
-<img src="{{ heatmap }}" alt="Heat map of the share of capacity used, by crossing, link or \
-service (rows) and ISO week (columns)">
-<p class="note">{{ heatmap_note }}</p>
-{% if lines %}
-<img src="{{ lines }}" alt="TEU used per week against capacity for the busiest crossings and \
-links">
-{% endif %}
-{% else %}
-<p class="note">No shipment uses a crossing, link or service with a stated capacity.</p>
-{% endif %}
-<h2>Timeline: ready to arrival against the due date</h2>
-{% if timeline %}
-<img src="{{ timeline }}" alt="Timeline of shipments from ready to arrival, with due dates">
-{% endif %}
-<p class="note">{{ timeline_note }}</p>
-<h2>Cost and CO2e by corridor and by mode</h2>
-{% if corridor_chart %}
-<img src="{{ corridor_chart }}" alt="Cost and CO2e by corridor">
-<table id="corridors">
-<thead><tr><th>Corridor</th>{% for name in plan_names %}<th class="num">{{ name }}: shipments\
-</th><th class="num">TEU</th><th class="num">Cost, USD</th><th class="num">CO2e, t</th>\
-{% endfor %}</tr></thead>
-<tbody>
-{% for row in corridor_rows %}
-<tr><td>{{ row.corridor }}</td>{% for cell in row.cells %}<td class="num">{{ cell.shipments }}\
-</td><td class="num">{{ cell.teu }}</td><td class="num">{{ cell.cost }}</td>\
-<td class="num">{{ cell.co2e }}</td>{% endfor %}</tr>
-{% endfor %}
-</tbody>
-</table>
-<img src="{{ mode_chart }}" alt="Cost by mode and kind of charge, CO2e by mode">
-{% else %}
-<p class="note">No shipment is planned.</p>
-{% endif %}
-<h2>Shipments{% if comparison %} in the scenario plan{% endif %} ({{ shipments | length }})</h2>
-<table id="shipments">
-<thead><tr><th>Shipment</th><th>Status</th><th class="num">Late, days</th><th>Reason</th>\
-<th>Lane</th><th>Ready</th><th>Departs</th><th>Arrives</th><th>Due</th>\
-<th class="num">TEU</th><th class="num">Cost, USD</th><th class="num">CO2e, t</th>\
-<th>Modes</th><th>Corridor</th></tr></thead>
-<tbody>
-{% for s in shipments %}
-<tr><td>{{ s.id }}</td><td class="status-{{ s.status }}">{{ s.status_label }}</td>\
-<td class="num">{{ s.late_days }}</td><td class="reason">{{ s.reason }}</td><td>{{ s.lane }}</td>\
-<td>{{ s.ready }}</td><td>{{ s.depart }}</td><td>{{ s.arrive }}</td><td>{{ s.due }}</td>\
-<td class="num">{{ s.teu }}</td><td class="num">{{ s.cost }}</td>\
-<td class="num">{{ s.co2e }}</td><td>{{ s.modes }}</td><td>{{ s.corridor }}</td></tr>
-{% endfor %}
-</tbody>
-</table>
-<p class="note">Times are UTC. {{ due_note }}</p>
-</body>
-</html>
-"""
-)
+_TEMPLATE = _ENV.get_template("report.html.j2")
 
 
 def _when(moment: datetime | None) -> str:
