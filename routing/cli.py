@@ -653,19 +653,20 @@ def tours(
             raise DataPackError(
                 f"cannot be read ({exc.strerror})", file=deliveries_csv.name
             ) from None
-        data = tours_answer(
-            net,
-            depot,
-            drops,
-            trucks=trucks,
-            payload_t=payload_t,
-            oversize_trucks=oversize_trucks,
-            speed_kph=speed_kph,
-            cost_usd_per_km=cost_usd_per_km,
-            objective=objective,
-            time_limit_s=time_limit,
-            roads=road_graph,
-        )
+        with err.status(f"solving tours (up to {time_limit:g} s)", spinner="dots"):
+            data = tours_answer(
+                net,
+                depot,
+                drops,
+                trucks=trucks,
+                payload_t=payload_t,
+                oversize_trucks=oversize_trucks,
+                speed_kph=speed_kph,
+                cost_usd_per_km=cost_usd_per_km,
+                objective=objective,
+                time_limit_s=time_limit,
+                roads=road_graph,
+            )
     if output is not None:
         write_json(output, data)
     if as_json:
@@ -726,9 +727,10 @@ def places(
         suggestions = net.places.suggest(query)
         hint = f"; closest: {', '.join(suggestions)}" if suggestions else ""
         fail(f"no place matches '{query}'{hint}", EXIT_INFEASIBLE)
-    table = Table(show_header=True)
+    table = Table(show_header=True, box=None, pad_edge=False)
     for column in ("id", "name", "country", "kind", "modes", "aliases"):
-        table.add_column(column)
+        # ids are what --avoid-node and the API take: never cut; names and aliases fold
+        table.add_column(column, no_wrap=column not in ("name", "aliases"))
     for node in found:
         table.add_row(
             node.id,
@@ -738,7 +740,7 @@ def places(
             ",".join(sorted(node.modes)),
             ", ".join(node.aliases),
         )
-    out.print(table)
+    out.print(table, width=_narrow())
 
 
 @app.command()
