@@ -189,6 +189,7 @@ def test_query_draws_routes_on_the_map(browser_page: tuple[Page, list[str], list
     first = items.first.inner_text()
     assert "Best route" in first and "$" in first and "days" in first
     assert items.first.locator("table.legs tr.leg").count() >= 5
+    assert "p90 dwell at every crossing" in items.first.locator(".p90").inner_text()
     assert items.first.locator("table.steps tbody tr").count() >= 10
     # Each crossing of the selected route is a marker labelled with its dwell and fee.
     tips = page.locator(".crossing-tip")

@@ -571,6 +571,12 @@ function routeItem(route, legs, rank) {
   item.appendChild(text("div",
     `${fmt(t.distance_km)} km · ${fmt(t.co2e_kg / 1000, 2)} t CO2e · ${route.countries.join("–")} · ` +
     `arrive ${route.arrive.slice(0, 16).replace("T", " ")} UTC`, "totals"));
+  const slack = badDayHours(route);
+  if (slack > 0) {
+    const late = new Date(Date.parse(route.arrive) + slack * 3600e3).toISOString();
+    item.appendChild(text("div", `bad day (p90 dwell at every crossing): +${fmt(slack, 1)} h, ` +
+      `arrive ${late.slice(0, 16).replace("T", " ")} UTC`, "totals p90"));
+  }
   const table = document.createElement("table");
   table.className = "legs";
   const body = document.createElement("tbody");
@@ -586,6 +592,18 @@ function routeItem(route, legs, rank) {
     select(rank, true);
   });
   return item;
+}
+
+// Hours a route loses when every crossing on it has a bad day: the p90 dwell in place of the
+// typical one (from the crossings' data).
+function badDayHours(route) {
+  let hours = 0;
+  for (const step of route.steps) {
+    if (step.kind !== "border") continue;
+    const record = crossingRecord(step);
+    if (record) hours += Math.max(0, record.dwell_p90_hours - record.dwell_hours);
+  }
+  return hours;
 }
 
 function stepsTable(route) {
