@@ -1019,7 +1019,13 @@ def plot_plan(
         for mode in modes
     ]
     handles += [
-        Line2D([], [], color="#777777", linewidth=width(amount), label=f"{amount:,.3g} TEU")
+        Line2D(
+            [],
+            [],
+            color="#777777",
+            linewidth=width(amount),
+            label=f"{amount:,.0f} TEU" if amount >= 10 else f"{amount:g} TEU",
+        )
         for amount in samples
     ]
     if closed:
