@@ -161,3 +161,17 @@ def test_closing_khorgos_shows_each_shipments_arrival_and_lateness_delta(tmp_pat
     assert "-khorgos-altynkol-rail" in row
     assert max(len(line) for line in lines) <= 80
     assert ":rev" not in stdout
+
+
+def test_a_bad_cell_in_a_workbook_is_named_by_row_and_column(tmp_path: Path) -> None:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(HEADER)
+    sheet.append(["s1", "alpha", "delta", 4, datetime(2026, 12, 5), datetime(2026, 12, 12)])
+    sheet.append(["s2", "alpha", "delta", "four", datetime(2026, 12, 5), datetime(2026, 12, 12)])
+    path = tmp_path / "ships.xlsx"
+    book.save(path)
+    code, _, err = invoke("plan", str(path), "--network", TINY)
+    assert code == 2
+    assert "ships.xlsx" in err and "line 3" in err and "teu" in err and "'four'" in err
