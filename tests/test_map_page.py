@@ -181,6 +181,7 @@ def test_query_draws_routes_on_the_map(browser_page: tuple[Page, list[str], list
     alternatives = page.locator("#map path.route:not(.selected)")
     assert selected.count() >= 1 and alternatives.count() >= 1
     assert selected.first.get_attribute("stroke-dasharray") is None
+    assert sorted(page.locator(".route-badge").all_inner_texts()) == ["alt 1", "alt 2"]
     assert alternatives.first.get_attribute("stroke-dasharray")
     box = selected.first.bounding_box()
     assert box is not None and box["width"] > 100  # drawn across the map, not a dot

@@ -446,6 +446,42 @@ function drawRoutes() {
       });
     }
   }
+  // Each route not selected carries a badge ("best", "alt 1", …) on its longest leg that no
+  // route before it shares.
+  const taken = new Set();
+  const legKey = (leg) => `${leg.from}|${leg.to}|${leg.mode}`;
+  const spot = (point) => `${point[0]},${point[1]}`;
+  const drawnAt = new Set();
+  const mark = (rank) => {
+    for (const leg of state.routes[rank].legs) {
+      taken.add(legKey(leg));
+      for (const point of leg.path || []) drawnAt.add(spot(point));
+    }
+  };
+  if (state.routes.length) mark(state.selected);
+  for (const rank of state.routes.map((_, r) => r)) {
+    if (rank === state.selected) continue;
+    const longest = state.routes[rank].legs
+      .filter((leg) => leg.kind === "move" && !taken.has(legKey(leg)))
+      .sort((a, b) => b.km - a.km)[0];
+    if (!longest) {
+      mark(rank);
+      continue;
+    }
+    // the middle of the stretch no route before it passes, else of the whole leg
+    const own = longest.path.map((p, i) => i).filter((i) => i > 0 && !drawnAt.has(spot(longest.path[i])));
+    const i = own.length ? own[Math.floor(own.length / 2)] : Math.max(1, Math.floor(longest.path.length / 2));
+    const [a, b] = [longest.path[i - 1], longest.path[i]];
+    const at = [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2];
+    mark(rank);
+    const badge = L.marker(at, {
+      pane: "ends", keyboard: false,
+      icon: L.divIcon({
+        className: "route-badge", html: rank === 0 ? "best" : `alt ${rank}`, iconSize: null,
+      }),
+    }).addTo(state.layers.routes);
+    badge.on("click", () => select(rank, false));
+  }
   if (!state.routes.length) return;
   const { route, legs } = state.routes[state.selected];
   for (const leg of legs) {
