@@ -175,3 +175,34 @@ def test_a_bad_cell_in_a_workbook_is_named_by_row_and_column(tmp_path: Path) -> 
     code, _, err = invoke("plan", str(path), "--network", TINY)
     assert code == 2
     assert "ships.xlsx" in err and "line 3" in err and "teu" in err and "'four'" in err
+
+
+def test_compare_sheet_holds_each_shipments_deltas() -> None:
+    from graphs import load_network
+    from routing.model import Cargo, Shipment
+    from routing.plan import plan, plan_deltas
+    from routing.scenario import apply_scenario
+    from routing.spreadsheet import COMPARE_COLUMNS, write_plan_xlsx
+
+    tiny = load_network(TINY)
+    lots = [
+        Shipment("alpha", "delta", Cargo(teu=40), ready="2026-12-05", due="2026-12-12", id=f"s{i}")
+        for i in range(4)
+    ]
+    base = plan(tiny, lots, time_limit_s=5)
+    squeezed = apply_scenario(tiny, {"capacity": [{"crossing": "tiny-rail", "scale": 0.1}]})
+    scenario = plan(squeezed, lots, time_limit_s=5)
+    stream = io.BytesIO()
+    write_plan_xlsx(stream, squeezed, scenario, lots, base=base)
+    stream.seek(0)
+    sheet = load_workbook(stream)["compare"]
+    assert sheet.freeze_panes == "A2"
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0] == COMPARE_COLUMNS
+    deltas = {d["id"]: d for d in plan_deltas(base, scenario)["shipments"]}
+    assert [row[0] for row in rows[1:]] == [s.id for s in scenario.shipments]
+    for row in rows[1:]:
+        record = dict(zip(COMPARE_COLUMNS, row, strict=True))
+        assert record["arrival_delta_days"] == deltas[record["id"]]["arrival_delta_days"]
+        assert record["lateness_delta_days"] == deltas[record["id"]]["late_days_delta"]
+    assert any(row[5] for row in rows[1:]), "squeezing the rail crossing moves some arrival"
