@@ -3,6 +3,7 @@
 import importlib.util
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -11,7 +12,7 @@ from graphs.records import MODES
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _script():  # type: ignore[no-untyped-def]
+def _script() -> ModuleType:
     spec = importlib.util.spec_from_file_location(
         "transit_check", ROOT / "scripts" / "transit_check.py"
     )
