@@ -9,6 +9,7 @@ from typing import Literal
 
 from graphs.errors import InputError
 from graphs.records import Parameters
+from routing.countries import country_codes
 
 Objective = Literal["cost", "time", "co2e", "balanced"]
 OBJECTIVES: tuple[Objective, ...] = ("cost", "time", "co2e", "balanced")
@@ -193,13 +194,11 @@ class Shipment:
             raise InputError(f"must be a whole number 1-10, got {self.priority!r}", "priority")
         countries = self.avoid_countries
         if isinstance(countries, str) or not isinstance(countries, tuple | list):
-            raise InputError("must be a list of country codes", "avoid_countries")
-        for code in countries:
-            if not isinstance(code, str) or len(code.strip()) > 8:
-                raise InputError(f"{code!r} is not a country code", "avoid_countries")
-        object.__setattr__(
-            self, "avoid_countries", tuple(c.strip().upper() for c in countries if c.strip())
-        )
+            raise InputError("must be a list of countries", "avoid_countries")
+        if len(countries) > 100:
+            raise InputError("names more than 100 countries", "avoid_countries")
+        codes = country_codes(countries, "avoid_countries")  # alpha-2, alpha-3 or English names
+        object.__setattr__(self, "avoid_countries", tuple(sorted(codes)))
 
     @property
     def ready_at(self) -> datetime:
