@@ -121,8 +121,13 @@ def checked(model: type[M], values: Mapping[str, Any], prefix: str = "") -> M:
         error = exc.errors()[0]
         field = ".".join(str(part) for part in (prefix, *error["loc"]) if part != "")
         got = error.get("input")
+        if error["type"] == "literal_error":
+            what = "a mode" if "modes" in field else "one of"
+            expected = str(error.get("ctx", {}).get("expected", "")).replace(" or ", ", ")
+            raise InputError(f"{got!r:.60} is not {what} ({expected})", field) from None
         shown = f", got {got!r:.60}" if isinstance(got, int | float | str | type(None)) else ""
-        raise InputError(f"{error['msg'][:1].lower()}{error['msg'][1:]}{shown}", field) from None
+        message = error["msg"][:1].lower() + error["msg"][1:]
+        raise InputError(f"{message}{shown}", field) from None
 
 
 def option_help(name: str) -> str:
