@@ -69,6 +69,8 @@ def _index() -> dict[str, str]:
 
 
 def _label(code: str) -> str:
+    if code == "XK":
+        return "XK (Kosovo)"
     country = pycountry.countries.get(alpha_2=code)
     name = getattr(country, "common_name", None) or getattr(country, "name", None)
     return f"{code} ({name})" if name else code
