@@ -286,7 +286,10 @@ class TourRequest(BaseModel):
 
 
 class ErrorItem(BaseModel):
-    """One problem with a request, located as FastAPI locates validation errors."""
+    """One problem with a request, located as FastAPI locates validation errors: ``type`` is a
+    short code (``missing``, ``unknown_place``, ``busy``...), ``loc`` the path to the field
+    (``["body", "cargo", "teu"]``; empty for the request as a whole), ``msg`` the message,
+    ``input`` the rejected value when short, ``suggestions`` the closest known places."""
 
     type: str
     loc: list[str | int]
@@ -296,7 +299,9 @@ class ErrorItem(BaseModel):
 
 
 class ErrorBody(BaseModel):
-    detail: list[ErrorItem] | str
+    """The shape of every error answer, whatever its status (4xx or 5xx)."""
+
+    detail: list[ErrorItem]
 
 
 class NetworkStats(BaseModel):
