@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from graphs.errors import InputError
-from routing.model import MAX_PIECES, MAX_TEU, Cargo, Shipment, parse_datetime
+from routing.model import MAX_PIECES, MAX_TEU, PIECE_LIMITS, Cargo, Shipment, parse_datetime
 from routing.options import CountryName, Flag, Identifier, Number, RouteOptions, Whole
 from routing.options import PlaceName as Place
 from routing.tours import Delivery
@@ -58,9 +58,9 @@ class CargoIn(BaseModel):
         description="Total gross for containers; each for pieces.",
     )
     pieces: Whole | None = Field(default=None, ge=1, le=MAX_PIECES)
-    length_m: Number | None = Field(default=None, gt=0, le=1000)
-    width_m: Number | None = Field(default=None, gt=0, le=1000)
-    height_m: Number | None = Field(default=None, gt=0, le=1000)
+    length_m: Number | None = Field(default=None, gt=0, le=PIECE_LIMITS["length_m"])
+    width_m: Number | None = Field(default=None, gt=0, le=PIECE_LIMITS["width_m"])
+    height_m: Number | None = Field(default=None, gt=0, le=PIECE_LIMITS["height_m"])
 
     def to_cargo(self) -> Cargo:
         return Cargo(

@@ -515,3 +515,17 @@ def test_terminal_escapes_in_ids_are_shown_escaped(tiny_copy: Path, tmp_path: Pa
         "--network", str(TINY), "--time-limit", "1",
     )  # fmt: skip
     assert code == 0 and "\x1b" not in out and "D\\x1b[31m1" in out
+
+
+def test_a_shipments_file_names_an_unknown_avoided_country(tiny: Network) -> None:
+    text = (
+        "id,origin,destination,teu,ready,avoid_countries\n"
+        "S1,alpha,delta,2,2026-12-01,Russia;BLR\n"
+        "S2,alpha,delta,2,2026-12-01,RU;XX\n"
+    )
+    with pytest.raises(DataPackError) as caught:
+        read_shipments(text.splitlines(keepends=True), tiny)
+    assert (caught.value.line, caught.value.column) == (3, "avoid_countries")
+    assert "'XX' is not a country" in caught.value.detail
+    (shipment,) = read_shipments(text.splitlines(keepends=True)[:2], tiny)
+    assert shipment.avoid_countries == ("BY", "RU")

@@ -215,3 +215,14 @@ def test_the_openapi_error_model_is_the_list_shape(tmp_path: Path) -> None:
     settings = Settings(network_dir=TINY, database_path=tmp_path / "jobs.sqlite3")
     schema = create_app(settings).openapi()["components"]["schemas"]["ErrorBody"]
     assert schema["properties"]["detail"]["type"] == "array"
+
+
+def test_a_plan_shipments_avoided_countries_are_checked(app_client: TestClient) -> None:
+    named = {"shipments": [SHIPMENT | {"avoid_countries": ["Russia"]}], "time_limit_s": 1}
+    assert app_client.post("/v1/plans", json=named).status_code == 202
+    unknown = {"shipments": [SHIPMENT | {"avoid_countries": ["RU", "XX"]}]}
+    response = app_client.post("/v1/plans", json=unknown)
+    assert response.status_code == 422
+    (item,) = errors_of(response)
+    assert item["loc"] == ["body", "shipments", 0, "avoid_countries", 1]
+    assert "'XX' is not a country" in item["msg"]
