@@ -126,8 +126,39 @@ def checked(model: type[M], values: Mapping[str, Any], prefix: str = "") -> M:
             expected = str(error.get("ctx", {}).get("expected", "")).replace(" or ", ", ")
             raise InputError(f"{got!r:.60} is not {what} ({expected})", field) from None
         shown = f", got {got!r:.60}" if isinstance(got, int | float | str | type(None)) else ""
-        message = error["msg"][:1].lower() + error["msg"][1:]
-        raise InputError(f"{message}{shown}", field) from None
+        raise InputError(f"{_plain(error)}{shown}", field) from None
+
+
+# Pydantic's error types in a planner's words; the rest keep pydantic's message.
+_WORDS = {
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "finite_number": "must be a finite number",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "string_type": "must be text",
+}
+_BOUNDS = {
+    "greater_than": ("gt", "must be more than"),
+    "greater_than_equal": ("ge", "must be at least"),
+    "less_than": ("lt", "must be less than"),
+    "less_than_equal": ("le", "must be at most"),
+}
+
+
+def _plain(error: Any) -> str:
+    kind = error["type"]
+    if kind in _WORDS:
+        return _WORDS[kind]
+    if kind in _BOUNDS:
+        key, words = _BOUNDS[kind]
+        limit = error.get("ctx", {}).get(key)
+        return f"{words} {limit:g}" if isinstance(limit, int | float) else f"{words} {limit}"
+    message: str = error["msg"]
+    return message[:1].lower() + message[1:]
 
 
 def option_help(name: str) -> str:

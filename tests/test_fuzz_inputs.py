@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from graphs import Network, load_network
-from graphs.errors import DataPackError, InputError, NoRouteError, UnknownPlaceError
+from graphs.errors import DataPackError, DataPackErrors, InputError, NoRouteError, UnknownPlaceError
 from graphs.records import Parameters
 from routing.cli import app
 from routing.deliveries import read_deliveries
@@ -315,15 +315,20 @@ class Lines:
 
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize(
-    ("make_row", "stops_after"),
+    ("make_row", "stops_after", "first_line"),
     [
-        (lambda i: f"s{i},alpha,gamma,2026-12-01,{1 + i % 40}\n", MAX_SHIPMENT_ROWS + 1),
-        (lambda i: f"s{i},alpha,Atlantis,2026-12-01,1\n", 1),
+        (
+            lambda i: f"s{i},alpha,gamma,2026-12-01,{1 + i % 40}\n",
+            MAX_SHIPMENT_ROWS + 1,
+            MAX_SHIPMENT_ROWS + 2,
+        ),
+        # every bad row is reported, up to 50, in one pass; then the reader stops
+        (lambda i: f"s{i},alpha,Atlantis,2026-12-01,1\n", DataPackErrors.MAX_PROBLEMS, 2),
     ],
     ids=["valid rows", "bad rows"],
 )
 def test_a_million_row_file_stops_at_the_limit_in_bounded_memory(
-    make_row: Callable[[int], str], stops_after: int
+    make_row: Callable[[int], str], stops_after: int, first_line: int
 ) -> None:
     lines = Lines(make_row)
     tracemalloc.start()
@@ -336,8 +341,8 @@ def test_a_million_row_file_stops_at_the_limit_in_bounded_memory(
         tracemalloc.stop()
     elapsed = time.perf_counter() - started
     record("shipments 1M", "DataPackError")
-    assert caught.value.file == "huge.csv" and caught.value.line == stops_after + 1
-    assert lines.pulled == stops_after, "the reader went on past the first reason to stop"
+    assert caught.value.file == "huge.csv" and caught.value.line == first_line
+    assert lines.pulled == stops_after, "the reader went on past its reason to stop"
     assert peak < 64 * 2**20, f"peak {peak / 2**20:.0f} MiB while reading"
     assert elapsed < 60, f"took {elapsed:.0f} s (under tracemalloc)"
 
@@ -604,7 +609,7 @@ def test_avoid_countries_of_the_wrong_type_are_refused(countries: Any) -> None:
     """Were TypeError and AttributeError, or for "KZ" silently the countries K and Z."""
     with pytest.raises(InputError) as caught:
         Shipment("alpha", "delta", Cargo(teu=1), avoid_countries=countries)
-    assert caught.value.field == "avoid_countries"
+    assert (caught.value.field or "").split(".")[0] == "avoid_countries"
 
 
 @pytest.mark.parametrize("field", ["teu", "value_usd", "priority"])
@@ -646,7 +651,7 @@ def test_avoid_lists_of_non_text_are_refused() -> None:
     """Was AttributeError from ``.strip()``."""
     with pytest.raises(InputError) as caught:
         find_routes(TINY, SHIP, avoid=Avoid.of(countries=[1]))  # type: ignore[list-item]
-    assert caught.value.field == "avoid.countries"
+    assert caught.value.field == "avoid.countries.0"
 
 
 @pytest.mark.parametrize(

@@ -183,7 +183,7 @@ def test_cli_rejects_an_unknown_country_naming_it() -> None:
         (["route", "alpha"], "Missing argument"),
         (["nosuch"], "No such command"),
         (["route", "alpha", "delta", "--network", str(TINY), "--alternatives", "11"],
-         "--alternatives: input should be less than or equal to 10"),
+         "--alternatives: must be at most 10, got 11"),
         (["route", "alpha", "delta", "--network", str(TINY), "--carbon-price-usd-per-t", "-1"],
          "--carbon-price-usd-per-t"),
         (["route", "alpha", "delta", "--network", str(TINY), "--objective", "fastest"],
