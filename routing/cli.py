@@ -72,7 +72,7 @@ NetworkOption = Annotated[
 
 
 # Control characters (ESC, CSI, bidirectional overrides...) in text from files or arguments.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def clean(text: object) -> str:
@@ -400,7 +400,7 @@ def route_summary(found: Route) -> str:
 
 def print_route(net: Network, found: Route, title: str) -> None:
     out.print(route_table(net, found, title))
-    out.print(clean(route_summary(found)).replace("\\n", "\n"))
+    out.print("\n".join(clean(line) for line in route_summary(found).split("\n")))
     out.print()
 
 
