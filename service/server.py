@@ -6,8 +6,9 @@
 
 uvicorn's httptools protocol closes a keep-alive connection that idles after an answer, but
 not one that never sends a byte, and it takes a request head of any size. ``LimitedHttpTools``
-adds both limits; the C parser stays (h11, which has a head limit, costs about twice the CPU
-per request).
+adds both limits, and the C parser stays: h11, which has a head limit of its own, answered
+/health at about 0.55 times the rate of this protocol (one worker, 16 clients, four interleaved
+two-second slices each).
 """
 
 from __future__ import annotations
