@@ -54,7 +54,7 @@ from graphs.export import network_geojson, network_to_dict
 from routing.deliveries import tours_answer
 from routing.routes import Avoid, find_routes, routes_answer
 from routing.scenario import apply_scenario
-from routing.stopping import Stop
+from routing.stopping import Stop, StoppedError
 from service.jobs import Job, JobStore, PlanWorker, QueueFull, StoreUnavailable
 from service.schemas import (
     ErrorBody,
@@ -382,7 +382,7 @@ class RouteGate:
         try:
             with anyio.fail_after(self.budget_s + _ABANDON_AFTER_S):
                 data = await anyio.to_thread.run_sync(
-                    search, stop, limiter=self._limiter, abandon_on_cancel=True
+                    _unless_stopped, search, stop, limiter=self._limiter, abandon_on_cancel=True
                 )
             complete = not stop()
         except TimeoutError:  # the budget, spent waiting or searching (StoppedError is one)
@@ -406,6 +406,13 @@ class RouteGate:
 
 # A search checks its stop every 64 labels; past its deadline by this much it is abandoned.
 _ABANDON_AFTER_S = 0.5
+
+
+def _unless_stopped(search: Callable[[Stop], bytes], stop: Stop) -> bytes:
+    """``search(stop)``, unless the budget was spent waiting for a thread."""
+    if stop():
+        raise StoppedError("the time budget was spent before the search could start")
+    return search(stop)
 
 
 def _route_answer(
