@@ -110,6 +110,15 @@ class Server:
                     found.append(int(entry.name))
         return found
 
+    def workers(self) -> list[int]:
+        """Pids of the uvicorn worker processes (started by multiprocessing's spawn)."""
+        found = []
+        for pid in self.children():
+            with contextlib.suppress(OSError):  # (one that just exited)
+                if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    found.append(pid)
+        return found
+
     def descendants(self) -> list[int]:
         assert self.process is not None
         found, todo = [], [self.process.pid]
@@ -361,7 +370,7 @@ def test_sigterm_stops_the_server_and_its_workers(tmp_path: Path) -> None:
     server = Server(tmp_path, SILKROUTE_WORKERS="2").start()
     try:
         workers = server.descendants()
-        assert len(workers) >= 2
+        assert len(server.workers()) == 2
         query = {"origin": "Xian", "destination": "Almaty", "ready": "2026-12-01"}
         assert httpx.post(f"{server.url}/v1/routes", json=query, timeout=30).status_code == 200
         assert server.process is not None
@@ -373,6 +382,26 @@ def test_sigterm_stops_the_server_and_its_workers(tmp_path: Path) -> None:
         while any(Path(f"/proc/{pid}").exists() for pid in workers):
             assert time.monotonic() < deadline, workers
             time.sleep(0.05)
+    finally:
+        server.stop()
+
+
+def test_a_worker_that_dies_is_replaced(tmp_path: Path) -> None:
+    server = Server(tmp_path, SILKROUTE_WORKERS="2").start()
+    try:
+        assert server.process is not None
+        workers = server.workers()
+        assert len(workers) == 2
+        os.kill(workers[0], signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while len(fresh := set(server.workers()) - set(workers)) < 1:
+            assert time.monotonic() < deadline, "no worker started in place of the dead one"
+            time.sleep(0.1)
+        query = {"origin": "Xian", "destination": "Almaty", "ready": "2026-12-01"}
+        for teu in range(1, 9):  # new connections: the kernel hands them to either worker
+            answer = httpx.post(f"{server.url}/v1/routes", json=query | {"cargo": {"teu": teu}})
+            assert answer.status_code == 200
+        assert fresh and workers[1] in server.workers()
     finally:
         server.stop()
 
