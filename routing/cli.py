@@ -675,36 +675,27 @@ def serve(
     ] = None,
     network: NetworkOption = None,
 ) -> None:
-    """Run the HTTP service (API, /docs, the map page) under uvicorn; SILKROUTE_* settings."""
-    import copy
-
-    import uvicorn  # the service and its web stack load only for this command
+    """Run the HTTP service (API, /docs, the map page) in uvicorn worker processes
+    (SILKROUTE_WORKERS); SILKROUTE_* settings."""
     from pydantic import ValidationError
 
-    from service.app import create_app
+    from service.server import run  # the service and its web stack load only for this command
     from service.settings import Settings
 
     overrides: dict[str, Any] = {"host": host, "port": port, "network_dir": network}
+    overrides = {k: v for k, v in overrides.items() if v is not None}
     try:
-        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+        settings = Settings(**overrides)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
         )
         fail(f"settings: {problems}")
     _load(settings.network_dir)  # a bad pack stops here with its file, line and column
-    log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
-    log_config["loggers"]["silkroute"] = {"handlers": ["default"], "level": "INFO"}
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        limit_concurrency=settings.max_connections,
-        http="httptools",  # the C parser: about half the CPU of h11 per request
-        access_log=settings.access_log,
-        log_config=log_config,
-        timeout_graceful_shutdown=10,
-    )
+    # Every worker process reads its settings from the environment: options go there too.
+    os.environ.update({f"SILKROUTE_{k.upper()}": str(v) for k, v in overrides.items()})
+    # (A job worker process for plans and tours would be started here, beside the HTTP workers.)
+    run(settings)
 
 
 def main() -> None:
