@@ -11,7 +11,8 @@ entry per draw), with these rules:
   late arrival misses its departure and takes the next one. It arrives after its timetabled
   hours plus the service's delay (``service_delays.csv``) plus, for each crossing it passes,
   the dwell drawn above that crossing's median (the timetable already holds the median; a
-  train never runs ahead of it).
+  train never runs ahead of it), plus any time a crossing on its way is closed when the train
+  gets there.
 - Consecutive on-demand moves in one mode are a leg: a sea, ferry or rail leg arrives late by
   a draw of its mode's delay; road legs and handling keep their hours. Waits are not replayed
   but recomputed by the rules above.
@@ -22,9 +23,10 @@ The same route, draws and seed give the same forecast in every interface.
 from __future__ import annotations
 
 import math
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -48,6 +50,7 @@ DEFAULT_DRAWS = 1_000
 _Z90 = 1.2815515655446004  # the standard normal's 90th percentile
 _HOURS_PER_WEEK = 168.0
 _EPS = 1e-7
+_EPOCH = datetime(2024, 1, 1, tzinfo=UTC)  # a Monday 00:00 UTC: ISO weeks start at its multiples
 
 Array = npt.NDArray[np.float64]
 
@@ -72,13 +75,14 @@ class Lognormal:
             return 0.0
         return math.log(self.p90_hours / self.p50_hours) / _Z90
 
-    def draw(self, rng: np.random.Generator, n: int) -> Array:
+    def at(self, z: Array) -> Array:
+        """The delays at standard normal draws ``z`` (one per draw)."""
         if self.p50_hours == 0:
-            return np.zeros(n)
-        return self.p50_hours * np.exp(self.sigma * rng.standard_normal(n))
+            return np.zeros_like(z)
+        return self.p50_hours * np.exp(self.sigma * z)
 
-    def excess_over_median(self, rng: np.random.Generator, n: int) -> Array:
-        return np.maximum(self.draw(rng, n) - self.p50_hours, 0.0)
+    def draw(self, rng: np.random.Generator, n: int) -> Array:
+        return self.at(rng.standard_normal(n))
 
 
 def _dwell(crossing: Crossing) -> Lognormal:
@@ -227,38 +231,141 @@ def _reopen(t: Array, windows: list[tuple[float, float]]) -> Array:
     return t
 
 
-def _replay(network: Network, route: Route, draws: int, seed: int) -> Array:
-    """Arrival in hours after ``route.ready``, one entry per draw."""
-    rng = np.random.default_rng(seed)
+class Draws:
+    """Standard normal and uniform draws by key: one key, the same draws in every run.
+
+    Each key seeds its own generator from ``(seed, crc32(key))``, so a draw does not depend on
+    which other keys were asked for first, nor on how draws ``[start, stop)`` of ``total`` are
+    split between processes.
+    """
+
+    def __init__(self, seed: int, total: int, start: int = 0, stop: int | None = None) -> None:
+        self.seed, self.total = seed, total
+        self.start, self.stop = start, total if stop is None else stop
+        self._cache: dict[str, Array] = {}
+
+    @property
+    def count(self) -> int:
+        return self.stop - self.start
+
+    def _generator(self, key: str) -> np.random.Generator:
+        return np.random.default_rng([self.seed, zlib.crc32(key.encode())])
+
+    def normal(self, key: str) -> Array:
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = self._generator(key).standard_normal(self.total)[self.start : self.stop]
+            self._cache[key] = cached
+        return cached
+
+    def uniform(self, key: str) -> Array:
+        return self._generator("u:" + key).random(self.total)[self.start : self.stop]
+
+
+@dataclass
+class Replay:
+    """One route replayed over many draws: arrival hours after ready, and the hours each
+    crossing or service added beyond the plan's medians (``"crossing:<id>"``,
+    ``"service:<id>"``), one entry per draw."""
+
+    arrival_hours: Array
+    delay_hours: dict[str, Array]
+
+    def blame(self, what: str, hours: Array) -> None:
+        if what in self.delay_hours:
+            self.delay_hours[what] = self.delay_hours[what] + hours
+        else:
+            self.delay_hours[what] = hours
+
+
+def replay(
+    network: Network,
+    route: Route,
+    draws: Draws,
+    *,
+    shared: bool = False,
+    close_probability: float = 0.0,
+) -> Replay:
+    """Replay ``route`` over ``draws`` by the rules in this module's docstring.
+
+    With ``shared``, a crossing's dwell is one draw per crossing and ISO week, and a service's
+    delay one draw per departure, as every shipment in that week meets the same queue: the
+    draws of a plan-wide sweep. Otherwise every step draws on its own. ``close_probability``
+    closes each crossing for whole ISO weeks at random, independently per week (a stress
+    test on top of any scenario closures).
+    """
     calendar = _Calendar(route.ready)
     closed = _closures(network, route.ready)
-    t = np.zeros(draws)
-    for group in _legs(route.steps):
+    epoch_hours = (route.ready - _EPOCH).total_seconds() / 3600
+    out = Replay(np.zeros(draws.count), {})
+    t = out.arrival_hours
+
+    def key(kind: str, target: str, index: int, planned: datetime) -> str:
+        if shared:
+            return f"{kind}|{target}|{planned.isocalendar()[:2]}"
+        return f"{kind}|{target}|{index}"
+
+    def random_closure(t: Array, crossing: Crossing) -> Array:
+        if close_probability <= 0:
+            return t
+        for _ in range(4):  # at most four closed weeks in a row, then let it pass
+            week = np.floor((epoch_hours + t) / _HOURS_PER_WEEK)
+            moved = t
+            for w in np.unique(week):
+                u = draws.uniform(f"closed|{crossing.base_id}|{int(w)}")
+                shut = (week == w) & (u < close_probability)
+                moved = np.where(shut, (w + 1) * _HOURS_PER_WEEK - epoch_hours, moved)
+            if np.array_equal(moved, t):
+                break
+            t = moved
+        return t
+
+    for index, group in enumerate(_legs(route.steps)):
         first = group[0]
         hours = sum(step.hours for step in group)
         if first.service is None:
             if first.kind == "border" and first.crossing is not None:
                 crossing = network.crossings[first.crossing]
+                arrived = t
                 t = _reopen(t, closed.get(("crossing", crossing.base_id), []))
+                t = random_closure(t, crossing)
                 t = calendar.next_open(t, crossing.open_weekdays)
-                fixed = max(hours - crossing.dwell_hours, 0.0)
-                t = t + fixed + _dwell(crossing).draw(rng, draws)
+                dwell = _dwell(crossing)
+                drawn = dwell.at(draws.normal(key("dwell", crossing.base_id, index, first.start)))
+                t = t + max(hours - crossing.dwell_hours, 0.0) + drawn
+                out.blame(
+                    f"crossing:{crossing.base_id}",
+                    (t - arrived) - (first.end - first.start).total_seconds() / 3600,
+                )
             elif first.kind == "move" and first.mode is not None:
-                t = t + hours + _mode_delay(network, first.mode).draw(rng, draws)
+                late = _mode_delay(network, first.mode).at(
+                    draws.normal(key("late", first.mode, index, first.start))
+                )
+                t = t + hours + late
+                out.blame(f"{first.mode}:on-demand", late)
             else:
                 t = t + hours
             continue
         service = network.services[first.service]
         planned = (first.start - route.ready).total_seconds() / 3600
         t = calendar.next_departure(t, _boarding_departures(service, calendar, planned))
-        late = _service_delay(network, service).draw(rng, draws)
+        late = _service_delay(network, service).at(
+            draws.normal(key("late", service.id, index, first.start))
+        )
+        out.blame(f"service:{service.id}", late)
         for step in group:
             if step.kind == "border" and step.crossing is not None:
-                late = late + _dwell(network.crossings[step.crossing]).excess_over_median(
-                    rng, draws
-                )
+                crossing = network.crossings[step.crossing]
+                z = draws.normal(key("dwell", crossing.base_id, index, step.start))
+                excess = np.maximum(_dwell(crossing).at(z) - crossing.dwell_hours, 0.0)
+                there = t + (step.start - first.start).total_seconds() / 3600 + late
+                held = _reopen(there, closed.get(("crossing", crossing.base_id), []))
+                blocked = random_closure(held, crossing) - there
+                out.blame(f"crossing:{crossing.base_id}", excess + blocked)
+                late = late + excess + blocked
         t = t + hours + late
-    return t
+    out.arrival_hours = t
+    return out
 
 
 def forecast_arrival(
@@ -276,7 +383,7 @@ def forecast_arrival(
         raise InputError(f"must be a whole number of 0 or more, got {seed!r}", "seed")
     if due is not None and due < route.ready:
         raise InputError(f"{iso(due)} is before the shipment is ready ({iso(route.ready)})", "due")
-    hours = np.sort(_replay(network, route, draws, seed))
+    hours = np.sort(replay(network, route, Draws(seed, draws)).arrival_hours)
 
     def at(q: float) -> datetime:
         h = float(np.quantile(hours, q, method="inverted_cdf"))
