@@ -6,7 +6,8 @@ entry per draw), with these rules:
 
 - An on-demand border step waits for the crossing's next open day (and any scenario closure),
   then dwells a draw from a lognormal through the crossing's ``dwell_hours`` (median) and
-  ``dwell_p90_hours``; a gauge change adds its fixed transhipment hours.
+  ``dwell_p90_hours``, capped at three times the 90th percentile; a gauge change adds its
+  fixed transhipment hours.
 - A scheduled ride leaves at the service's next departure at or after the cargo is there: a
   late arrival misses its departure and takes the next one. It arrives after its timetabled
   hours plus the service's delay (``service_delays.csv``) plus, for each crossing it passes,
@@ -47,6 +48,7 @@ __all__ = [
 
 MAX_DRAWS = 100_000
 DEFAULT_DRAWS = 1_000
+TAIL_CAP = 3.0
 _Z90 = 1.2815515655446004  # the standard normal's 90th percentile
 _HOURS_PER_WEEK = 168.0
 _EPS = 1e-7
@@ -76,10 +78,11 @@ class Lognormal:
         return math.log(self.p90_hours / self.p50_hours) / _Z90
 
     def at(self, z: Array) -> Array:
-        """The delays at standard normal draws ``z`` (one per draw)."""
+        """The delays at standard normal draws ``z`` (one per draw), at most ``TAIL_CAP`` times
+        the 90th percentile: the lognormal's far tail runs past any wait ever reported."""
         if self.p50_hours == 0:
             return np.zeros_like(z)
-        return self.p50_hours * np.exp(self.sigma * z)
+        return np.minimum(self.p50_hours * np.exp(self.sigma * z), TAIL_CAP * self.p90_hours)
 
     def draw(self, rng: np.random.Generator, n: int) -> Array:
         return self.at(rng.standard_normal(n))
