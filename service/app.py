@@ -37,6 +37,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from graphs import Network, load_network
@@ -117,6 +118,8 @@ class Busy(Exception):
 def _error(
     status: int, items: list[dict[str, Any]], headers: dict[str, str] | None = None
 ) -> JSONResponse:
+    """Every error answer has this one shape (``ErrorBody``): ``{"detail": [item, ...]}``, each
+    item ``{"type", "loc", "msg", "input"}`` and, for unknown places, ``suggestions``."""
     return JSONResponse({"detail": items}, status_code=status, headers=headers)
 
 
@@ -138,6 +141,35 @@ def _echo(value: Any) -> Any:
 
 
 _SCENARIO_COLUMN = re.compile(r"\[(\d+)\]")
+_HTTP_KINDS: dict[int, tuple[str, list[str | int]]] = {
+    401: ("unauthorized", ["header", "X-API-Key"]),
+    403: ("forbidden", ["header", "X-API-Key"]),
+    404: ("not_found", ["path"]),
+    405: ("method_not_allowed", ["path"]),
+}
+# A \uD800-\uDFFF escape in JSON text, with the backslashes before it (an odd count: an escape).
+_SURROGATE_ESCAPE = re.compile(rb"(\\+)u([dD][89a-fA-F][0-9a-fA-F]{2})")
+
+
+def lone_surrogate(body: bytes) -> bool:
+    """Whether JSON text ``body`` escapes a UTF-16 surrogate that is not half of a pair: such a
+    string is no text (it cannot be stored or written as UTF-8), so the body is refused whole."""
+    if b"\\u" not in body:
+        return False
+    pending = -1  # where the low half must start after a high half
+    for match in _SURROGATE_ESCAPE.finditer(body):
+        if len(match.group(1)) % 2 == 0:
+            continue  # "\\\\ud800": an escaped backslash, then plain text
+        start = match.end(1) - 1
+        if pending >= 0 and start != pending:
+            return True
+        if int(match.group(2), 16) < 0xDC00:
+            pending = match.end()
+        elif start == pending:
+            pending = -1
+        else:
+            return True
+    return pending >= 0
 
 
 def _install_handlers(app: FastAPI) -> None:
@@ -159,6 +191,18 @@ def _install_handlers(app: FastAPI) -> None:
             for error in exc.errors()[:50]
         ]
         return _error(422, items)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # Starlette's own answers (unknown path, wrong method) and the API key's, in our shape
+        kind, loc = _HTTP_KINDS.get(exc.status_code, ("http_error", []))
+        message = str(exc.detail)
+        if exc.status_code == 404 and message == "Not Found":
+            message = f"no such resource: {request.url.path[:200]}"
+        elif exc.status_code == 405:
+            message = f"{request.method} is not allowed on {request.url.path[:200]}"
+        headers = dict(exc.headers) if exc.headers else None
+        return _error(exc.status_code, [_item(kind, list(loc), message)], headers)
 
     @app.exception_handler(UnknownPlaceError)
     async def unknown_place(request: Request, exc: UnknownPlaceError) -> Response:
@@ -282,6 +326,11 @@ class BodyLimit:
             await self._reject(send, 408, f"request body not received in {self.timeout_s:g} s")
             return
         body = b"".join(chunks)
+        if lone_surrogate(body):
+            await self._reject(
+                send, 422, "the body holds a lone UTF-16 surrogate (such as \\ud800): not text"
+            )
+            return
         replayed = False
 
         async def replay() -> Message:
@@ -298,7 +347,7 @@ class BodyLimit:
 
     @staticmethod
     async def _reject(send: Send, status: int, message: str) -> None:
-        kind = {400: "bad_request", 408: "timeout", 413: "too_large"}[status]
+        kind = {400: "bad_request", 408: "timeout", 413: "too_large", 422: "invalid_text"}[status]
         body = json.dumps({"detail": [_item(kind, ["body"], message)]}).encode()
         await send(
             {

@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from routing.routes import MAX_ALTERNATIVES
+from routing.options import MAX_ALTERNATIVES
 
 # A pack name is one path segment: no separators, no "..", nothing a shell or a URL would expand.
 PACK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")

@@ -220,7 +220,7 @@ def test_unknown_place_names_the_field_and_suggests(client: TestClient) -> None:
         ({"alternatives": 11}, ["body", "alternatives"]),
         ({"alternatives": -1}, ["body", "alternatives"]),
         ({"modes": ["camel"]}, ["body", "modes", 0]),
-        ({"avoid": {"crossings": ["no-such-crossing"]}}, ["body", "avoid", "crossings"]),
+        ({"avoid": {"crossings": ["no-such-crossing"]}}, ["body", "avoid", "crossings", 0]),
         ({"avoid": {"countries": ["CN"]}}, ["body", "origin"]),
         ({"origin": ""}, ["body", "origin"]),
         ({"origin": "x" * 201}, ["body", "origin"]),
