@@ -406,11 +406,8 @@ def read_pack(directory: Path) -> PackTables:
     factor_rows = table("emission_factors.csv")
     oversize_rows = table("oversize.csv")
     parameter_rows = table("parameters.csv")
-<<<<<<< HEAD
     delay_rows = table("service_delays.csv")
-=======
     problems.check()  # every bad cell of every file, before the checks across rows
->>>>>>> main
 
     nodes = _nodes(node_rows)
     links, link_rows_by_id = _links(link_rows, nodes)
