@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from graphs import Network, load_network
-from graphs.errors import DataPackError, InputError
+from graphs.errors import DataPackError, InputError, NoRouteError
 from routing import Cargo, Shipment, find_routes
 from routing.reliability import MAX_DRAWS, Lognormal, forecast_arrival, most_reliable
 from routing.route import Route
@@ -192,3 +192,52 @@ def test_lognormal_matches_its_median_and_90th_percentile() -> None:
     assert float(np.quantile(draws, 0.9)) == pytest.approx(72, rel=0.02)
     with pytest.raises(ValueError):
         Lognormal(5, 2)
+
+
+def test_every_route_carries_its_forecast_in_json(bundled: Network) -> None:
+    ship = Shipment("Xi'an", "Almaty", Cargo(teu=2), ready="2026-12-02", due="2026-12-12")
+    routes = find_routes(bundled, ship, alternatives=2, draws=300, seed=2)
+    assert all(route.forecast is not None for route in routes)
+    data = routes[0].to_dict()["arrival_forecast"]
+    assert data["draws"] == 300 and data["seed"] == 2
+    assert data["due"] == "2026-12-12T00:00:00Z"
+    assert 0 <= data["on_time_probability"] <= 1
+    assert data["transit_days_p10"] <= data["transit_days_p50"] <= data["transit_days_p90"]
+    again = find_routes(bundled, ship, alternatives=2, draws=300, seed=2)[0]
+    assert again.to_dict()["arrival_forecast"] == data
+
+
+def test_the_reliable_objective_buys_certainty_only_when_asked(bundled: Network) -> None:
+    ship = Shipment("Xi'an", "Tbilisi", Cargo(teu=2), ready="2026-12-02", due="2026-12-24")
+    cheapest = find_routes(bundled, ship, objective="cost", draws=500)[0]
+    sure = find_routes(bundled, ship, objective="reliable", on_time=0.9, draws=500)[0]
+    assert sure.forecast is not None and sure.forecast.on_time_probability is not None
+    assert sure.forecast.on_time_probability >= 0.9
+    assert sure.cost_usd >= cheapest.cost_usd - 1e-6
+    assert sure.objective == "reliable"
+
+
+def test_an_unreachable_certainty_says_how_sure_the_best_route_is(bundled: Network) -> None:
+    ship = Shipment("Xi'an", "Tbilisi", Cargo(teu=2), ready="2026-12-02", due="2026-12-10")
+    with pytest.raises(NoRouteError, match="non-dominated in cost and time gets there"):
+        find_routes(bundled, ship, objective="reliable", on_time=0.99, draws=300)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [({"on_time": 1.0}, "on_time"), ({"on_time": 0}, "on_time"), ({"draws": 0}, "draws"),
+     ({"draws": True}, "draws"), ({"seed": -1}, "seed")],
+)  # fmt: skip
+def test_forecast_options_are_validated_with_the_others(
+    bundled: Network, kwargs: dict[str, object], field: str
+) -> None:
+    ship = Shipment("Urumqi", "Almaty", Cargo(teu=1), ready="2026-12-02", due="2026-12-10")
+    with pytest.raises(InputError) as caught:
+        find_routes(bundled, ship, objective="reliable", **kwargs)  # type: ignore[arg-type]
+    assert caught.value.field == field
+
+
+def test_reliable_with_a_probability_needs_a_due_date(bundled: Network) -> None:
+    ship = Shipment("Urumqi", "Almaty", Cargo(teu=1), ready="2026-12-02")
+    with pytest.raises(InputError, match="due date"):
+        find_routes(bundled, ship, objective="reliable", on_time=0.8)
