@@ -33,10 +33,12 @@ from graphs.records import (
     OversizeClass,
     Parameters,
     Service,
+    ServiceDelay,
 )
 from graphs.textfile import Problems, csv_reader, delimiter_hint, read_text
 
 BUNDLED_PACK = Path(__file__).parent / "data"
+SERVICE_MODES = ("rail", "sea", "ferry")
 MAX_ROWS_PER_FILE = 200_000
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 # Hard bounds only reject impossible figures; plausibility per corridor is for tests and review.
@@ -204,13 +206,19 @@ COLUMNS: dict[str, dict[str, Parser]] = {
     "services.csv": {
         "id": _slug,
         "name": _text,
-        "mode": _choice("rail", "sea", "ferry"),
+        "mode": _choice(*SERVICE_MODES),
         "stops": _items,
         "weekdays": parse_weekdays,
         "departure_hour_utc": _number(0, 23),
         "transit_hours": _number(1e-3, 1e4),
         "usd_per_teu": _USD,
         "capacity_teu": _number(1e-6, 1e8),
+        "source": _text,
+    },
+    "service_delays.csv": {
+        "applies_to": _slug,
+        "delay_p50_hours": _HOURS,
+        "delay_p90_hours": _HOURS,
         "source": _text,
     },
     "emission_factors.csv": {
@@ -357,6 +365,7 @@ class PackTables:
     emission_factors: tuple[EmissionFactor, ...]
     oversize: tuple[OversizeClass, ...]
     parameters: Parameters
+    service_delays: tuple[ServiceDelay, ...] = ()
 
 
 def read_pack(directory: Path) -> PackTables:
@@ -397,6 +406,7 @@ def read_pack(directory: Path) -> PackTables:
     factor_rows = table("emission_factors.csv")
     oversize_rows = table("oversize.csv")
     parameter_rows = table("parameters.csv")
+    delay_rows = table("service_delays.csv")
     problems.check()  # every bad cell of every file, before the checks across rows
 
     nodes = _nodes(node_rows)
@@ -413,6 +423,7 @@ def read_pack(directory: Path) -> PackTables:
         emission_factors=tuple(factors),
         oversize=tuple(_oversize(oversize_rows)),
         parameters=_parameters(parameter_rows),
+        service_delays=tuple(_service_delays(delay_rows, services)),
     )
 
 
@@ -626,6 +637,26 @@ def _services(rows: list[Row], nodes: dict[str, Node], links: dict[str, Link]) -
             )
         )
     return services
+
+
+def _service_delays(rows: list[Row], services: list[Service]) -> list[ServiceDelay]:
+    _unique(rows, "applies_to")
+    known = {service.id for service in services} | set(SERVICE_MODES)
+    delays = []
+    for row in rows:
+        target = row["applies_to"]
+        if target not in known:
+            raise row.error(
+                "applies_to", f"'{target}' is neither a service id nor one of {SERVICE_MODES}"
+            )
+        p50, p90 = row["delay_p50_hours"], row["delay_p90_hours"]
+        if p90 < p50 or (p50 == 0) != (p90 == 0):
+            raise row.error(
+                "delay_p90_hours",
+                f"needs 0 < median <= 90th percentile, or both 0; got {p50:g} and {p90:g}",
+            )
+        delays.append(ServiceDelay(target, p50, p90, row["source"]))
+    return delays
 
 
 def _emission_factors(

@@ -11,8 +11,8 @@ from graphs.errors import InputError
 from graphs.records import Parameters
 from routing.countries import country_codes
 
-Objective = Literal["cost", "time", "co2e", "balanced"]
-OBJECTIVES: tuple[Objective, ...] = ("cost", "time", "co2e", "balanced")
+Objective = Literal["cost", "time", "co2e", "balanced", "reliable"]
+OBJECTIVES: tuple[Objective, ...] = ("cost", "time", "co2e", "balanced", "reliable")
 MAX_TEU = 100_000
 MAX_PIECES = 10_000
 # The largest piece anything could carry (a 150 m convoy, 15 m wide or high, 2,000 t): one

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, Va
 from graphs.errors import InputError
 from graphs.records import Mode
 from routing.model import Objective
+from routing.reliability import DEFAULT_DRAWS, MAX_DRAWS
 
 MAX_ALTERNATIVES = 10
 
@@ -85,7 +86,12 @@ class RouteOptions(BaseModel):
     model_config = _OPTIONS
 
     objective: Objective = Field(
-        default="cost", description="cost, time, co2e or balanced (generalized cost)."
+        default="cost",
+        description=(
+            "cost, time, co2e, balanced (generalized cost), or reliable: the cheapest route "
+            "whose chance to arrive by the due date reaches on_time (without on_time, the "
+            "earliest 90th-percentile arrival)."
+        ),
     )
     alternatives: Whole = Field(
         default=0,
@@ -110,6 +116,19 @@ class RouteOptions(BaseModel):
     carbon_price_usd_per_t: Number = Field(
         default=0.0, ge=0, le=10_000, description="Prices CO2e in the balanced objective."
     )
+    on_time: Number | None = Field(
+        default=None,
+        gt=0,
+        lt=1,
+        description="Required probability of arriving by the due date (objective reliable).",
+    )
+    draws: Whole = Field(
+        default=DEFAULT_DRAWS,
+        ge=1,
+        le=MAX_DRAWS,
+        description="Monte Carlo draws behind each route's arrival forecast.",
+    )
+    seed: Whole = Field(default=0, ge=0, le=2**32 - 1, description="Seed of the forecast's draws.")
 
 
 def checked(model: type[M], values: Mapping[str, Any], prefix: str = "") -> M:

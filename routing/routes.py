@@ -21,6 +21,7 @@ from routing.model import Objective, Shipment
 from routing.options import MAX_ALTERNATIVES as MAX_ALTERNATIVES
 from routing.options import Avoid as Avoid
 from routing.options import RouteOptions, checked
+from routing.reliability import DEFAULT_DRAWS, forecast_arrival, most_reliable
 from routing.route import Route
 from routing.search import Label, Query, build_route, reachable, search
 from routing.stopping import Stop, StoppedError
@@ -166,6 +167,9 @@ def find_routes(
     max_cost_usd: float | None = None,
     value_of_time_usd_per_day: float | None = None,
     carbon_price_usd_per_t: float = 0.0,
+    on_time: float | None = None,
+    draws: int = DEFAULT_DRAWS,
+    seed: int = 0,
     roads: RoadGraph | None = None,
     stop: Stop | None = None,
 ) -> list[Route]:
@@ -177,6 +181,11 @@ def find_routes(
     ``InputError`` names a bad one). Raises ``NoRouteError`` with the reason when no route
     satisfies the request. ``stop`` (a deadline and cancel flag) ends the search early:
     ``StoppedError`` when no route was found by then.
+
+    Every route carries its arrival forecast (``routing.reliability``: p10, p50 and p90 over
+    ``draws`` seeded draws, and the chance to arrive by the shipment's due date). The
+    ``reliable`` objective picks, among the routes non-dominated in cost and time, the cheapest
+    whose on-time chance reaches ``on_time`` (without ``on_time``, the earliest p90 arrival).
     """
     options = route_options(
         objective=objective,
@@ -188,18 +197,81 @@ def find_routes(
         max_cost_usd=max_cost_usd,
         value_of_time_usd_per_day=value_of_time_usd_per_day,
         carbon_price_usd_per_t=carbon_price_usd_per_t,
+        on_time=on_time,
+        draws=draws,
+        seed=seed,
     )
+    if options.objective == "reliable":
+        return _reliable(network, shipment, options, roads, stop)
     query = replace(query_for(network, shipment, options, roads=roads), stop=stop)
     alternatives = options.alternatives
     labels = search(query)
     if not labels:
         raise NoRouteError(explain_no_route(query))
-    if pareto:
-        return [build_route(query, label, objective) for label in labels]
-    best = build_route(query, labels[0], objective)
-    if alternatives == 0:
-        return [best]
-    return [best, *_alternatives(query, best, alternatives)]
+    if options.pareto:
+        routes = [build_route(query, label, options.objective) for label in labels]
+    else:
+        best = build_route(query, labels[0], options.objective)
+        routes = [best, *_alternatives(query, best, alternatives)] if alternatives else [best]
+    return _with_forecasts(network, shipment, options, routes)
+
+
+def _with_forecasts(
+    network: Network, shipment: Shipment, options: RouteOptions, routes: list[Route]
+) -> list[Route]:
+    due = shipment.due_at
+    return [
+        replace(
+            route,
+            forecast=forecast_arrival(
+                network, route, due=due, draws=options.draws, seed=options.seed
+            ),
+        )
+        for route in routes
+    ]
+
+
+def _reliable(
+    network: Network,
+    shipment: Shipment,
+    options: RouteOptions,
+    roads: RoadGraph | None,
+    stop: Stop | None,
+) -> list[Route]:
+    """The ``reliable`` objective over the cost-time front; exact over that front only."""
+    due = shipment.due_at
+    if options.on_time is not None and due is None:
+        raise InputError("the reliable objective with on_time needs the shipment's due date", "due")
+    front_options = options.model_copy(update={"objective": "cost", "pareto": True})
+    query = replace(query_for(network, shipment, front_options, roads=roads), stop=stop)
+    labels = search(query)
+    if not labels:
+        raise NoRouteError(explain_no_route(query))
+    front = _with_forecasts(
+        network, shipment, front_options, [build_route(query, lb, "reliable") for lb in labels]
+    )
+    chosen = most_reliable(
+        network, front, due=due, on_time=options.on_time, draws=options.draws, seed=options.seed
+    )
+    if chosen is None:
+        best = max(front, key=lambda r: r.forecast.on_time_probability or 0.0 if r.forecast else 0)
+        chance = best.forecast.on_time_probability if best.forecast else 0.0
+        raise NoRouteError(
+            f"no route arrives by {due:%Y-%m-%d %H:%M} UTC with probability "
+            f"{options.on_time:.0%}: the surest of the {len(front)} routes non-dominated in cost "
+            f"and time gets there {chance or 0:.0%} of the time"
+        )
+    route = chosen[0]
+    others = sorted(
+        (r for r in front if r is not route),
+        key=lambda r: (
+            -(r.forecast.on_time_probability or 0.0) if r.forecast else 0.0,
+            r.cost_usd,
+        ),
+    )
+    if options.pareto:
+        return [route, *others]
+    return [route, *others[: options.alternatives]]
 
 
 def _alternatives(query: Query, best: Route, count: int) -> list[Route]:
