@@ -16,7 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, Va
 from graphs.errors import InputError
 from graphs.records import Mode
 from routing.model import Objective
-from routing.reliability import DEFAULT_DRAWS, MAX_DRAWS
+from routing.reliability import DEFAULT_DRAWS
+
+MAX_ROUTE_DRAWS = 20_000  # per route; a sweep may draw more
 
 MAX_ALTERNATIVES = 10
 
@@ -125,7 +127,7 @@ class RouteOptions(BaseModel):
     draws: Whole = Field(
         default=DEFAULT_DRAWS,
         ge=1,
-        le=MAX_DRAWS,
+        le=MAX_ROUTE_DRAWS,
         description="Monte Carlo draws behind each route's arrival forecast.",
     )
     seed: Whole = Field(default=0, ge=0, le=2**32 - 1, description="Seed of the forecast's draws.")

@@ -53,7 +53,8 @@ from graphs.errors import (
 )
 from graphs.export import network_geojson, network_to_dict
 from routing.deliveries import tours_answer
-from routing.routes import Avoid, find_routes, routes_answer
+from routing.options import RouteOptions
+from routing.routes import find_routes, routes_answer
 from routing.scenario import apply_scenario
 from routing.stopping import Stop, StoppedError
 from service.jobs import Job, JobStore, PlanWorker, QueueFull, StoreUnavailable
@@ -476,20 +477,8 @@ def _route_answer(
             lambda: find_routes(
                 network,
                 shipment,
-                objective=body.objective,
-                alternatives=body.alternatives,
-                pareto=body.pareto,
-                avoid=Avoid.of(
-                    countries=body.avoid.countries,
-                    nodes=body.avoid.nodes,
-                    crossings=body.avoid.crossings,
-                    modes=body.avoid.modes,
-                ),
-                modes=body.modes,
-                max_transit_days=body.max_transit_days,
-                max_cost_usd=body.max_cost_usd,
-                value_of_time_usd_per_day=body.value_of_time_usd_per_day,
-                carbon_price_usd_per_t=body.carbon_price_usd_per_t,
+                # every route option, by the one definition the request inherits
+                **{name: getattr(body, name) for name in RouteOptions.model_fields},
                 roads=roads,
                 stop=stop,
             )

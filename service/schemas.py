@@ -99,6 +99,10 @@ class RouteRequest(RouteOptions):
     destination: Place
     cargo: CargoIn = Field(default_factory=lambda: CargoIn(teu=1.0))
     ready: DateText | None = Field(default=None, description="Default: today (UTC).")
+    due: DateText | None = Field(
+        default=None,
+        description="Due date: each route's forecast gives the chance to arrive by then.",
+    )
     value_usd: Number | None = Field(default=None, gt=0, le=1e12, description="Cargo value.")
     network: PackName | None = None
 
@@ -114,6 +118,7 @@ class RouteRequest(RouteOptions):
             origin=self.origin,
             destination=self.destination,
             cargo=self.cargo.to_cargo(),
+            due=self.due,
             value_usd=self.value_usd,
             **kwargs,
         )

@@ -59,9 +59,9 @@ def errors_of(response: httpx.Response) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def app_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    """The service in-process on the bundled network, one route worker."""
+    """The service in-process on the bundled network."""
     work = tmp_path_factory.mktemp("hardening-app")
-    settings = Settings(database_path=work / "jobs.sqlite3", route_workers=1)
+    settings = Settings(database_path=work / "jobs.sqlite3")
     with TestClient(create_app(settings)) as client:
         yield client
 
@@ -69,7 +69,7 @@ def app_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """``silkroute serve`` on the bundled network, in its own process."""
-    running = Server(tmp_path_factory.mktemp("hardening-e2e"), SILKROUTE_ROUTE_WORKERS="1")
+    running = Server(tmp_path_factory.mktemp("hardening-e2e"), SILKROUTE_WORKERS="1")
     yield running.start()
     running.stop()
 
