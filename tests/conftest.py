@@ -5,17 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
 
+import tests.profiles  # noqa: F401  (registers and loads the hypothesis profile)
 from graphs import Network, load_network
 
 TESTS = Path(__file__).parent
 PACKS = TESTS / "packs"
-
-settings.register_profile(
-    "silkroute", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
-)
-settings.load_profile("silkroute")
 
 
 @pytest.fixture(scope="session")
