@@ -442,7 +442,7 @@ def compact_route_table(net: Network, found: Route, title: str) -> Table:
         f"{title}: {found.transit_days:.1f} days, ${found.cost_usd:,.0f}, "
         f"{found.distance_km:,.0f} km, {found.co2e_kg / 1000:,.2f} t CO2e"
     )
-    table = Table(title=head, title_justify="left", box=None, pad_edge=False)
+    table = Table(title=clean(head), title_justify="left", box=None, pad_edge=False)
     table.add_column("start UTC", no_wrap=True, min_width=11)
     table.add_column("leg", overflow="ellipsis", no_wrap=True, max_width=_LEG_WIDTH)
     table.add_column("by", no_wrap=True, min_width=6)
@@ -464,8 +464,8 @@ def compact_route_table(net: Network, found: Route, title: str) -> Table:
             by = first.kind
         table.add_row(
             first.start.strftime("%m-%d %H:%M"),
-            what,
-            by,
+            clean(what),
+            clean(by),
             f"{km:,.0f}" if km else "",
             f"{sum(step.hours for step in leg):.1f}",
             f"{sum(step.cost_usd for step in leg):,.0f}",
