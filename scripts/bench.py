@@ -36,8 +36,6 @@ def main() -> None:
         print(f"# no CVRPLIB instances at {CVRPLIB}; skipped", flush=True)
     solomon = ["R101", "C101", "RC101"] if options.quick else []
     run([str(SCRIPTS / "bench_solomon.py"), *solomon, "--time-limit", "30"])
-    solomon = ["R101", "C101", "RC101"] if options.quick else []
-    run([str(SCRIPTS / "bench_solomon.py"), *solomon, "--time-limit", "30"])
     service = SCRIPTS / "bench_service.py"
     if service.exists():
         run([str(service)])
