@@ -37,9 +37,7 @@ def run_engine(
         "cost": cost,
         "reference": reference,
         "gap_pct": (
-            None
-            if reference is None or not complete
-            else round(100 * (cost / reference - 1), 3)
+            None if reference is None or not complete else round(100 * (cost / reference - 1), 3)
         ),
         "routes": result.trucks_used,
         "unserved": len(result.unserved),

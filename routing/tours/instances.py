@@ -27,6 +27,8 @@ __all__ = [
 ]
 
 _SCALE_EPS = 1e-6
+
+
 @dataclass(frozen=True)
 class CvrpInstance:
     """A CVRPLIB instance: node 0 is the depot; distances follow the file's edge weight type."""
@@ -185,9 +187,7 @@ def _trunc1(value: float) -> float:
 def solomon_problem(instance: SolomonInstance) -> TourProblem:
     """A distance-minimising VRPTW problem with the instance's fleet (km and hours at 1 km/h)."""
     coords = instance.coords
-    distance = tuple(
-        tuple(_trunc1(math.dist(a, b)) for b in coords) for a in coords
-    )
+    distance = tuple(tuple(_trunc1(math.dist(a, b)) for b in coords) for a in coords)
     deliveries = tuple(
         Delivery(
             id=str(i),

@@ -69,17 +69,13 @@ _ILS_OFF_OPERATORS = (
 ILS_START_TEMPERATURE_PER_ARC = 0.3
 
 
-
-
 def _search_parameters(time_limit_s: float, mean_arc_cost: float, iterations: int | None) -> Any:
     """Path cheapest arc, then iterated local search with SISR ruin-and-recreate: the best
     CVRPLIB gaps of OR-Tools' strategies in ten seconds (guided local search was 2-4 points
     worse on X-n101-k25)."""
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
-    params.local_search_metaheuristic = (
-        routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
-    )
+    params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
     params.use_iterated_local_search = True
     ils = params.iterated_local_search_parameters
     # OR-Tools ships no default ruin; SISR with the paper's suggested sizes (Christiaens and
@@ -151,13 +147,9 @@ def solve_ortools(
     for v, t in enumerate(vehicles):
         model.SetArcCostEvaluatorOfVehicle(callbacks[t], v)
         if problem.objective == "cost":
-            model.SetFixedCostOfVehicle(
-                round(problem.fleet[t].fixed_cost_usd * CENTS_PER_USD), v
-            )
+            model.SetFixedCostOfVehicle(round(problem.fleet[t].fixed_cost_usd * CENTS_PER_USD), v)
 
-    demand = model.RegisterUnaryTransitVector(
-        [0, *(_up(d.demand_t, KG_PER_T) for d in deliveries)]
-    )
+    demand = model.RegisterUnaryTransitVector([0, *(_up(d.demand_t, KG_PER_T) for d in deliveries)])
     model.AddDimensionWithVehicleCapacity(
         demand,
         0,
@@ -168,12 +160,7 @@ def solve_ortools(
 
     travel_s = [[_up(km[a][b] / speed, SECONDS_PER_HOUR) for b in rows] for a in rows]
     service_s = [0, *(_up(d.service_hours, SECONDS_PER_HOUR) for d in deliveries)]
-    times = [
-        t
-        for d in deliveries
-        for t in (d.window_start_h, d.window_end_h)
-        if t is not None
-    ]
+    times = [t for d in deliveries for t in (d.window_start_h, d.window_end_h) if t is not None]
     horizon_s = (
         _up(max([problem.depot.open_h, *times]), SECONDS_PER_HOUR)
         + sum(max(row) for row in travel_s)
@@ -216,11 +203,13 @@ def solve_ortools(
             # -1 is the vehicle of an unperformed node.
             model.VehicleVar(index).SetValues([-1, *allowed])
 
-    def cancelled() -> None:
-        if stop.cancelled:
+    def check_stop() -> None:
+        # The time limit below is the wall-clock deadline; this also honours a cancel (and any
+        # other rule the Stop applies) at each new solution.
+        if stop():
             model.solver().FinishCurrentSearch()
 
-    model.AddAtSolutionCallback(cancelled)
+    model.AddAtSolutionCallback(check_stop)
     arcs = [c for row in metres for c in row if c > 0]
     mean_arc = sum(arcs) / len(arcs) if arcs else 1.0
     left = stop.remaining_s()

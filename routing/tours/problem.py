@@ -288,7 +288,7 @@ class DriverRules:
 AETR = DriverRules()
 
 
-def Fleet(  # noqa: N802 - a constructor kept for callers of the one-type fleet
+def Fleet(
     trucks: int,
     payload_t: float,
     oversize_capable: int = 0,

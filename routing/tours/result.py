@@ -7,7 +7,7 @@ from typing import Literal
 
 from routing.tours.problem import Objective
 
-__all__ = ["Break", "Trip", "TruckPlan", "TourResult", "TourStatus", "Unserved", "Visit"]
+__all__ = ["Break", "TourResult", "TourStatus", "Trip", "TruckPlan", "Unserved", "Visit"]
 
 TourStatus = Literal["optimal", "feasible", "infeasible", "timeout"]
 

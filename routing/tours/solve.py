@@ -28,7 +28,14 @@ from routing.tours.result import (
     Visit,
 )
 
-__all__ = ["DROPPED_REASON", "ENGINE_FOR_CLASS", "Engine", "EngineRoute", "problem_class", "solve_tours"]
+__all__ = [
+    "DROPPED_REASON",
+    "ENGINE_FOR_CLASS",
+    "Engine",
+    "EngineRoute",
+    "problem_class",
+    "solve_tours",
+]
 
 Engine = Literal["auto", "pyvrp", "ortools"]
 ProblemClass = Literal["cvrp", "vrptw", "rich"]
@@ -42,9 +49,7 @@ ENGINE_FOR_CLASS: dict[ProblemClass, Literal["pyvrp", "ortools"]] = {
     "rich": "pyvrp",
 }
 
-DROPPED_REASON = (
-    "dropped by the solver: no truck had room, time or driving hours left in its shift"
-)
+DROPPED_REASON = "dropped by the solver: no truck had room, time or driving hours left in its shift"
 _EPS = 1e-9
 
 
@@ -322,9 +327,7 @@ class _Clock:
         self.driving += hours
 
 
-def _truck_plan(
-    problem: TourProblem, route: EngineRoute, number: int
-) -> TruckPlan:
+def _truck_plan(problem: TourProblem, route: EngineRoute, number: int) -> TruckPlan:
     truck = problem.fleet[route.truck_type]
     km = problem.km_for(truck)
     clock = _Clock(now=route.start_h)
