@@ -10,9 +10,11 @@ How each rule is modelled:
   travel durations are inflated by ``1 + break / block`` (45 min per 4.5 h), an upper bound on
   the breaks a stretch of driving needs, so every schedule the model accepts stays feasible when
   the real breaks are placed (``solve._Clock``);
-- a piece a truck type cannot carry (oversize flag, deck size) adds 1 to that type's own load
-  dimension, whose capacity on that type is 0;
-- deliveries are optional with a prize larger than any tour's cost, unless all must be served.
+- a piece a truck type cannot carry (oversize flag, deck size) lies, in that type's routing
+  profile, at the end of a road longer than any prize is worth and any driving limit allows;
+- deliveries are optional with a prize of twice the cost of a truck sent for it alone, unless all
+  must be served (PyVRP caps its penalties, so prizes far larger than costs would let the search
+  prefer overloaded trucks to leaving anything out).
 """
 
 from __future__ import annotations
@@ -25,16 +27,18 @@ import pyvrp
 
 from graphs.errors import InputError
 from routing.stopping import Stop
-from routing.tours.problem import TourProblem, TruckType
+from routing.tours.problem import TourProblem
 from routing.tours.solve import EngineAnswer, EngineRoute, _road_hours, _window_of
 
 __all__ = ["solve_pyvrp"]
 
 # --- The one place where PyVRP's integer units are declared -----------------------------------
-# Metres, seconds, kilograms and micro-dollars: 1.5 USD/km is 1500 micro-USD per metre.
+# Metres, seconds, grams and micro-dollars: 1.5 USD/km is 1500 micro-USD per metre.
 METRES_PER_KM = 1000
 SECONDS_PER_HOUR = 3600
-KG_PER_T = 1000
+# Grams, not kilograms: PyVRP caps its penalty per unit of excess load, and a finer unit
+# keeps an overload dearer than any delivery's prize.
+G_PER_T = 1_000_000
 MICRO_USD_PER_USD = 1_000_000
 # A leg no road joins (oversize roads): far dearer than any real leg, far from int64's end.
 _FORBIDDEN_M = 10**10
@@ -65,25 +69,26 @@ class _Criterion:
         return self._stop()
 
 
-def _profiles(problem: TourProblem) -> tuple[list[int], list[tuple[bool, float]]]:
-    """Profile of each truck type: one per distinct (roads, speed)."""
-    keys: list[tuple[bool, float]] = []
+def _profiles(
+    problem: TourProblem, candidates: Sequence[int]
+) -> tuple[list[int], list[tuple[bool, float, frozenset[int]]]]:
+    """Profile of each truck type: one per distinct (oversize roads, speed, clients it cannot
+    carry); several types share a profile when all three agree."""
+    keys: list[tuple[bool, float, frozenset[int]]] = []
     index = []
     for truck in problem.fleet:
-        key = (truck.oversize and problem.oversize_distance_km is not None, truck.speed_kph)
+        barred = frozenset(
+            i for i, k in enumerate(candidates) if truck.carries(problem.deliveries[k]) is not None
+        )
+        key = (
+            truck.oversize and problem.oversize_distance_km is not None,
+            truck.speed_kph,
+            barred,
+        )
         if key not in keys:
             keys.append(key)
         index.append(keys.index(key))
     return index, keys
-
-
-def _misfits(problem: TourProblem, candidates: Sequence[int]) -> list[int]:
-    """Truck types some candidate cannot ride on; each gets a load dimension."""
-    out = []
-    for t, truck in enumerate(problem.fleet):
-        if any(truck.carries(problem.deliveries[k]) is not None for k in candidates):
-            out.append(t)
-    return out
 
 
 def build_data(problem: TourProblem, candidates: Sequence[int]) -> pyvrp.ProblemData:
@@ -92,9 +97,9 @@ def build_data(problem: TourProblem, candidates: Sequence[int]) -> pyvrp.Problem
     deliveries = [problem.deliveries[k] for k in candidates]
     rules, depot = problem.rules, problem.depot
 
-    type_profile, keys = _profiles(problem)
+    type_profile, keys = _profiles(problem, candidates)
     distances, durations = [], []
-    for oversize_roads, speed in keys:
+    for oversize_roads, speed, barred in keys:
         km = problem.oversize_distance_km if oversize_roads else problem.matrix_km
         assert km is not None
         probe = next(t for t in problem.fleet if t.speed_kph == speed)
@@ -102,25 +107,19 @@ def build_data(problem: TourProblem, candidates: Sequence[int]) -> pyvrp.Problem
         dur = np.zeros((len(rows), len(rows)), dtype=np.int64)
         for i, a in enumerate(rows):
             for j, b in enumerate(rows):
-                if math.isinf(km[a][b]):
-                    dist[i, j] = dur[i, j] = _FORBIDDEN_M
+                # A client the type cannot carry is, for it, at the end of no road: serving
+                # it would cost more than any prize and break every distance limit.
+                if math.isinf(km[a][b]) or (i - 1) in barred or (j - 1) in barred:
+                    dist[i, j] = dur[i, j] = _FORBIDDEN_M if i != j else 0
                     continue
                 dist[i, j] = round(km[a][b] * METRES_PER_KM)
-                hours = _road_hours(problem, probe, km[a][b])
-                dur[i, j] = _up(hours, SECONDS_PER_HOUR)
+                dur[i, j] = _up(_road_hours(problem, probe, km[a][b]), SECONDS_PER_HOUR)
         distances.append(dist)
         durations.append(dur)
 
-    misfit_types = _misfits(problem, candidates)
-    capacity_of = {}
-    for t, truck in enumerate(problem.fleet):
-        cap = [_down(truck.payload_t, KG_PER_T)]
-        cap += [0 if m == t else len(deliveries) for m in misfit_types]
-        capacity_of[t] = cap
-
-    biggest_cost = 0
     vehicle_types = []
-    for t, truck in enumerate(problem.fleet):
+    unit_costs, fixed_costs = [], []
+    for truck in problem.fleet:
         open_h, end_h = _window_of(problem, truck)
         per_km = truck.cost_usd_per_km + (truck.escort_usd_per_km if truck.oversize else 0.0)
         if problem.objective == "distance":
@@ -128,8 +127,8 @@ def build_data(problem: TourProblem, candidates: Sequence[int]) -> pyvrp.Problem
         else:
             unit_cost = round(per_km * MICRO_USD_PER_USD / METRES_PER_KM)
             fixed = round(truck.fixed_cost_usd * MICRO_USD_PER_USD)
-        longest = int(max(d.max() for d in distances))
-        biggest_cost = max(biggest_cost, unit_cost * min(longest, _FORBIDDEN_M) + fixed)
+        unit_costs.append(unit_cost)
+        fixed_costs.append(fixed)
         kwargs: dict[str, object] = {}
         if truck.max_trips > 1:
             kwargs["reload_depots"] = [0]
@@ -142,27 +141,31 @@ def build_data(problem: TourProblem, candidates: Sequence[int]) -> pyvrp.Problem
         vehicle_types.append(
             pyvrp.VehicleType(
                 num_available=truck.count,
-                capacity=capacity_of[t],
+                capacity=[_down(truck.payload_t, G_PER_T)],
                 fixed_cost=fixed,
                 tw_early=_up(open_h, SECONDS_PER_HOUR),
                 unit_distance_cost=unit_cost,
-                profile=type_profile[t],
+                profile=type_profile[len(vehicle_types)],
                 name=truck.name,
                 **kwargs,  # type: ignore[arg-type]
             )
         )
 
-    # Leaving a delivery out must cost more than serving it in any way could.
-    prize = (len(rows) + 1) * biggest_cost * 2 + 1
-    if prize * len(rows) >= _MAX_MODEL_INT:
-        raise InputError(
-            "distances or costs are too large to solve exactly in metres and micro-dollars",
-            field="distance_km",
-        )
     clients = []
-    for d in deliveries:
-        demand = [_up(d.demand_t, KG_PER_T)]
-        demand += [1 if problem.fleet[m].carries(d) is not None else 0 for m in misfit_types]
+    for i, d in enumerate(deliveries, start=1):
+        # Leaving a delivery out costs twice what a truck of its own would: a truck sent out
+        # for it alone, there and back, so serving it always pays when it can be served.
+        alone = [
+            2 * (unit_costs[t] * int(distances[p][0, i] + distances[p][i, 0]) + fixed_costs[t])
+            for t, p in enumerate(type_profile)
+            if distances[p][0, i] < _FORBIDDEN_M
+        ]
+        prize = max(alone, default=0) + 1
+        if prize * len(rows) >= _MAX_MODEL_INT:
+            raise InputError(
+                "distances or costs are too large to solve exactly in metres and micro-dollars",
+                field="distance_km",
+            )
         kw: dict[str, object] = {}
         if d.window_start_h is not None:
             kw["tw_early"] = _up(d.window_start_h, SECONDS_PER_HOUR)
@@ -170,8 +173,8 @@ def build_data(problem: TourProblem, candidates: Sequence[int]) -> pyvrp.Problem
             kw["tw_late"] = _down(d.window_end_h, SECONDS_PER_HOUR)
         clients.append(
             pyvrp.Client(
-                location=len(clients) + 1,
-                delivery=demand,
+                location=i,
+                delivery=[_up(d.demand_t, G_PER_T)],
                 service_duration=_up(d.service_hours, SECONDS_PER_HOUR),
                 required=problem.serve_all,
                 prize=0 if problem.serve_all else prize,
@@ -207,6 +210,109 @@ def build_data(problem: TourProblem, candidates: Sequence[int]) -> pyvrp.Problem
         raise InputError(f"the tours model is inconsistent: {exc}", field="fleet") from None
 
 
+_Trips = list[list[int]]  # client indices of the model, per trip
+
+
+def _route(data: pyvrp.ProblemData, vehicle_type: int, trips: _Trips) -> pyvrp.Route:
+    activities: list[pyvrp.Activity] = []
+    for n, trip in enumerate(t for t in trips if t):
+        if n:
+            activities.append(pyvrp.Activity(pyvrp.ActivityType.DEPOT, 0))
+        activities += [pyvrp.Activity(pyvrp.ActivityType.CLIENT, c) for c in trip]
+    return pyvrp.Route(data, activities, vehicle_type)
+
+
+def _cost(route: pyvrp.Route) -> float:
+    """A feasible route's cost (``inf`` when infeasible); prizes are counted apart."""
+    if not route.is_feasible():
+        return math.inf
+    fixed = route.fixed_vehicle_cost() if route.num_clients() else 0
+    return float(route.distance_cost() + route.duration_cost() + fixed)
+
+
+def _trips_of(route: pyvrp.Route) -> _Trips:
+    trips: _Trips = []
+    for activity in route.schedule():
+        if activity.is_client():
+            while len(trips) <= activity.trip:
+                trips.append([])
+            trips[activity.trip].append(activity.idx)
+    return [t for t in trips if t]
+
+
+def _polish(data: pyvrp.ProblemData, solution: pyvrp.Solution, stop: Stop) -> pyvrp.Solution:
+    """Moves PyVRP's local search does not make on multi-trip routes (measured on a
+    four-delivery case it never solved): clients moved or swapped between the trips of one
+    truck, and left-out clients inserted into a trip or as a new trip of a used truck."""
+    routes = [(r.vehicle_type(), _trips_of(r)) for r in solution.routes()]
+    costs = [_cost(_route(data, vt, trips)) for vt, trips in routes]
+    visited = {c for _, trips in routes for trip in trips for c in trip}
+    left_out = [c for c in range(data.num_clients) if c not in visited]
+
+    def positions(trips: _Trips, max_trips: int) -> list[tuple[int, int]]:
+        spots = [(t, i) for t, trip in enumerate(trips) for i in range(len(trip) + 1)]
+        if len(trips) < max_trips:
+            spots.append((len(trips), 0))  # a new trip at the end of the day
+        return spots
+
+    def inserted(trips: _Trips, client: int, at: tuple[int, int]) -> _Trips:
+        out = [list(trip) for trip in trips]
+        if at[0] == len(out):
+            out.append([])
+        out[at[0]].insert(at[1], client)
+        return out
+
+    improved = True
+    while improved and not stop():
+        improved = False
+        for r, (vt, trips) in enumerate(routes):
+            max_trips = data.vehicle_type(vt).max_trips
+            # Swap two clients of different trips, or move one to another trip.
+            for t1, t2 in ((a, b) for a in range(len(trips)) for b in range(len(trips)) if a != b):
+                for i, c1 in enumerate(trips[t1]):
+                    for j, c2 in enumerate(trips[t2]):
+                        if t1 > t2:
+                            break
+                        trial = [list(trip) for trip in trips]
+                        trial[t1][i], trial[t2][j] = c2, c1
+                        cost = _cost(_route(data, vt, trial))
+                        if cost < costs[r] - 1e-9:
+                            routes[r], costs[r], trips, improved = (vt, trial), cost, trial, True
+                    if improved:
+                        break
+                    for at in positions(trips, max_trips):
+                        if at[0] == t1:
+                            continue
+                        rest = [list(trip) for trip in trips]
+                        rest[t1].pop(i)
+                        trial = [t for t in inserted(rest, c1, at) if t]
+                        cost = _cost(_route(data, vt, trial))
+                        if cost < costs[r] - 1e-9:
+                            routes[r], costs[r], trips, improved = (vt, trial), cost, trial, True
+                            break
+                    if improved:
+                        break
+                if improved or stop():
+                    break
+        for client in list(left_out):
+            best: tuple[float, int, _Trips] | None = None
+            for r, (vt, trips) in enumerate(routes):
+                for at in positions(trips, data.vehicle_type(vt).max_trips):
+                    trial = inserted(trips, client, at)
+                    extra = _cost(_route(data, vt, trial)) - costs[r]
+                    if extra < math.inf and (best is None or extra < best[0]):
+                        best = (extra, r, trial)
+            if best is not None:
+                extra, r, trial = best
+                routes[r] = (routes[r][0], trial)
+                costs[r] += extra
+                left_out.remove(client)
+                improved = True
+            if stop():
+                break
+    return pyvrp.Solution(data, [_route(data, vt, trips) for vt, trips in routes if trips])
+
+
 def solve_pyvrp(
     problem: TourProblem,
     candidates: Sequence[int],
@@ -214,28 +320,37 @@ def solve_pyvrp(
     seed: int,
     iterations: int | None,
 ) -> EngineAnswer:
-    """Solve with PyVRP; routes index ``problem.deliveries``."""
+    """Solve with PyVRP; routes index ``problem.deliveries``.
+
+    Multi-trip problems get two rounds of search, each followed by :func:`_polish`; the
+    second round starts from the polished solution.
+    """
     data = build_data(problem, candidates)
-    result = pyvrp.solve(
-        data,
-        stop=_Criterion(stop, iterations),
-        seed=seed,
-        collect_stats=False,
-        display=False,
-    )
-    best = result.best
+    multi_trip = any(t.max_trips > 1 for t in problem.fleet)
+    if not multi_trip:
+        best = pyvrp.solve(
+            data, stop=_Criterion(stop, iterations), seed=seed, collect_stats=False
+        ).best
+    else:
+        left = stop.remaining_s()
+        first = Stop(None if left is None else max(left * 0.5, 1e-3))
+        half = None if iterations is None else max(1, iterations // 2)
+        best = None
+        for round_stop in (first, stop):
+            found = pyvrp.solve(
+                data,
+                stop=_Criterion(_Either(round_stop, stop), half),
+                seed=seed,
+                collect_stats=False,
+                initial_solution=best,
+            ).best
+            best = _polish(data, found, stop) if found.is_feasible() else found
     if not best.is_feasible():
         status = "timeout" if stop() and not stop.cancelled else "infeasible"
         return EngineAnswer(status=status, routes=())
     routes = []
     for route in best.routes():
-        trips: list[list[int]] = [[]]
-        for activity in route.schedule():
-            if activity.is_client():
-                while len(trips) <= activity.trip:
-                    trips.append([])
-                trips[activity.trip].append(candidates[activity.idx])
-        trips = [t for t in trips if t]
+        trips = [[candidates[c] for c in trip] for trip in _trips_of(route)]
         routes.append(
             EngineRoute(
                 truck_type=route.vehicle_type(),
@@ -246,6 +361,12 @@ def solve_pyvrp(
     return EngineAnswer(status="feasible", routes=tuple(routes))
 
 
-def truck_types_of(problem: TourProblem) -> list[TruckType]:
-    """The truck types in model order (for readers of the model)."""
-    return list(problem.fleet)
+class _Either(Stop):
+    """Stops when either of two stops does (a round's deadline, or the caller's)."""
+
+    def __init__(self, first: Stop, second: Stop) -> None:
+        super().__init__(None)
+        self._first, self._second = first, second
+
+    def __call__(self) -> bool:
+        return self._first() or self._second()

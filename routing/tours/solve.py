@@ -268,9 +268,11 @@ def _screen(problem: TourProblem, known: dict[str, str]) -> dict[str, str]:
         heavy = [t for t in problem.fleet if d.demand_t > t.payload_t + _EPS]
         if len(heavy) == len(problem.fleet) and not d.divisible:
             largest = max(t.payload_t for t in problem.fleet)
+            other = [f"{name}: {w}" for name, w in why.items() if w and "payload" not in w]
             reasons[d.id] = (
                 f"demand {d.demand_t:g} t exceeds every truck's payload (largest {largest:g} t) "
                 "and the piece is not divisible; split it into loads or add a heavier truck"
+                + (f" (also {'; '.join(other)})" if other else "")
             )
             continue
         reasons[d.id] = "no truck can serve it: " + "; ".join(
