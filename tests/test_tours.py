@@ -347,7 +347,7 @@ def _medium(seed: int) -> TourProblem:
                 window_start_h=start,
                 window_end_h=None if start is None else start + 4,
                 oversize=rng.random() < 0.2,
-            )  # fmt: skip
+            )
         )
     fleet = (
         TruckType("truck", 3, 20, speed_kph=50, max_trips=2),
