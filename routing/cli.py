@@ -498,6 +498,10 @@ def tours(
     objective: Annotated[str, typer.Option(help="cost or distance.")] = "cost",
     time_limit: Annotated[float, typer.Option("--time-limit")] = 10.0,
     seed: Annotated[int, typer.Option(min=0, help="Search seed.")] = 0,
+    iterations: Annotated[
+        int | None,
+        typer.Option(min=1, max=1_000_000, help="Stop after N iterations: a repeatable answer."),
+    ] = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write JSON.")] = None,
     plot: Annotated[Path | None, typer.Option("--plot", help="Draw the tours (PNG).")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
@@ -542,6 +546,7 @@ def tours(
             rules=rules if driver_rules else None,
             crane_slots=table.crane_slots,
             seed=seed,
+            iterations=iterations,
         )
         if plot is not None:
             from routing.tours.plot import plot_tours

@@ -421,12 +421,14 @@ def tours_answer(
     rules: DriverRules | None = AETR,
     crane_slots: Mapping[str, int] | None = None,
     seed: int = 0,
+    iterations: int | None = None,
     stop: Stop | None = None,
 ) -> dict[str, Any]:
     """Tours from a railhead named or given as ``"lat,lon"``: the JSON every interface gives.
 
     ``truck_types`` replaces the one-type fleet of ``trucks`` x ``payload_t`` (of which
-    ``oversize_trucks`` take oversize pieces); ``stop`` replaces ``time_limit_s``.
+    ``oversize_trucks`` take oversize pieces); ``stop`` replaces ``time_limit_s``; ``seed`` and
+    ``iterations`` make the answer repeatable (see :func:`routing.tours.solve_tours`).
     """
     lat, lon = place_coordinates(network, depot)
     if truck_types is None:
@@ -449,7 +451,12 @@ def tours_answer(
         crane_slots=crane_slots,
         objective=objective,
     )
-    result = solve_tours(problem, stop if stop is not None else Stop(time_limit_s), seed=seed)
+    result = solve_tours(
+        problem,
+        stop if stop is not None else Stop(time_limit_s),
+        seed=seed,
+        iterations=iterations,
+    )
     return tours_to_dict(result, labels, rules)
 
 

@@ -18,6 +18,7 @@ from ortools.util import optional_boolean_pb2
 from graphs.errors import InputError
 from routing.stopping import Stop
 from routing.tours.problem import TourProblem
+from routing.tours.result import TourStatus
 from routing.tours.solve import EngineAnswer, EngineRoute, _window_of
 
 __all__ = ["solve_ortools"]
@@ -216,6 +217,7 @@ def solve_ortools(
     params = _search_parameters(600.0 if left is None else max(left, 0.001), mean_arc, iterations)
     solution = model.SolveWithIteratedLocalSearch(params)
     code = model.status()
+    status: TourStatus
     if solution is None:
         status = "timeout" if code == _RoutingStatus.ROUTING_FAIL_TIMEOUT else "infeasible"
         return EngineAnswer(status=status, routes=())

@@ -40,22 +40,26 @@ def plot_tours(
     for n, truck in enumerate(answer["trucks"]):
         colour = colours(n % 10)
         for trip in truck["trips"]:
-            points = [depot]
-            points += [p for s in trip["stops"] if (p := position(s["delivery"])) is not None]
-            points.append(depot)
+            line = [depot]
+            line += [p for s in trip["stops"] if (p := position(s["delivery"])) is not None]
+            line.append(depot)
             ax.plot(
-                [p[1] for p in points],
-                [p[0] for p in points],
+                [p[1] for p in line],
+                [p[0] for p in line],
                 _STYLES[(trip["trip"] - 1) % len(_STYLES)],
                 color=colour,
                 linewidth=1.6,
                 label=f"{truck['truck']} trip {trip['trip']}",
             )
-    served = [
+    served: list[tuple[float, float] | None] = [
         position(s["delivery"]) for t in answer["trucks"] for tr in t["trips"] for s in tr["stops"]
     ]
     unserved = [position(u["delivery"]) for u in answer["unserved"]]
-    for points, marker, label in ((served, "o", "served"), (unserved, "x", "unserved")):
+    groups: tuple[tuple[list[tuple[float, float] | None], str, str], ...] = (
+        (served, "o", "served"),
+        (unserved, "x", "unserved"),
+    )
+    for points, marker, label in groups:
         shown = [p for p in points if p is not None]
         if shown:
             ax.scatter(

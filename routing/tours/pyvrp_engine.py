@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pyvrp
@@ -28,6 +29,7 @@ import pyvrp
 from graphs.errors import InputError
 from routing.stopping import Stop
 from routing.tours.problem import TourProblem
+from routing.tours.result import TourStatus
 from routing.tours.solve import EngineAnswer, EngineRoute, _road_hours, _window_of
 
 __all__ = ["solve_pyvrp"]
@@ -98,7 +100,8 @@ def build_data(problem: TourProblem, candidates: Sequence[int]) -> pyvrp.Problem
     rules, depot = problem.rules, problem.depot
 
     type_profile, keys = _profiles(problem, candidates)
-    distances, durations = [], []
+    distances: list[Any] = []
+    durations: list[Any] = []
     for oversize_roads, speed, barred in keys:
         km = problem.oversize_distance_km if oversize_roads else problem.matrix_km
         assert km is not None
@@ -117,7 +120,7 @@ def build_data(problem: TourProblem, candidates: Sequence[int]) -> pyvrp.Problem
         distances.append(dist)
         durations.append(dur)
 
-    vehicle_types = []
+    vehicle_types: list[pyvrp.VehicleType] = []
     unit_costs, fixed_costs = [], []
     for truck in problem.fleet:
         open_h, end_h = _window_of(problem, truck)
@@ -327,6 +330,7 @@ def solve_pyvrp(
     """
     data = build_data(problem, candidates)
     multi_trip = any(t.max_trips > 1 for t in problem.fleet)
+    best: pyvrp.Solution | None = None
     if not multi_trip:
         best = pyvrp.solve(
             data, stop=_Criterion(stop, iterations), seed=seed, collect_stats=False
@@ -335,7 +339,6 @@ def solve_pyvrp(
         left = stop.remaining_s()
         first = Stop(None if left is None else max(left * 0.5, 1e-3))
         half = None if iterations is None else max(1, iterations // 2)
-        best = None
         for round_stop in (first, stop):
             found = pyvrp.solve(
                 data,
@@ -345,8 +348,8 @@ def solve_pyvrp(
                 initial_solution=best,
             ).best
             best = _polish(data, found, stop) if found.is_feasible() else found
-    if not best.is_feasible():
-        status = "timeout" if stop() and not stop.cancelled else "infeasible"
+    if best is None or not best.is_feasible():
+        status: TourStatus = "timeout" if stop() and not stop.cancelled else "infeasible"
         return EngineAnswer(status=status, routes=())
     routes = []
     for route in best.routes():
