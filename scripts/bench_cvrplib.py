@@ -43,6 +43,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--engines", default=",".join(ENGINES), help="comma-separated")
     parser.add_argument(
+        "--budget",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="the time limit counts elapsed time, or this process's CPU time",
+    )
+    parser.add_argument(
         "--best-known", action="append", default=[], metavar="NAME=VALUE", help="reference cost"
     )
     args = parser.parse_args(argv)
@@ -63,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
                 reference,
                 # EUC_2D legs are rounded integers.
                 lambda km: float(round(km)),
+                args.budget,
             )
             print(json.dumps(line), flush=True)
             lines.append(line)
