@@ -140,7 +140,9 @@ def build_data(problem: TourProblem, candidates: Sequence[int]) -> pyvrp.Problem
             kwargs["shift_duration"] = _down(rules.shift_h, SECONDS_PER_HOUR)
             kwargs["max_distance"] = _down(rules.driving_h * truck.speed_kph, METRES_PER_KM)
         if not math.isinf(end_h):
-            kwargs["tw_late"] = _down(end_h, SECONDS_PER_HOUR)
+            # A type whose day is empty serves nothing (its deliveries were screened) but must
+            # still be a well-formed vehicle type.
+            kwargs["tw_late"] = max(_down(end_h, SECONDS_PER_HOUR), _up(open_h, SECONDS_PER_HOUR))
         vehicle_types.append(
             pyvrp.VehicleType(
                 num_available=truck.count,
@@ -173,7 +175,8 @@ def build_data(problem: TourProblem, candidates: Sequence[int]) -> pyvrp.Problem
         if d.window_start_h is not None:
             kw["tw_early"] = _up(d.window_start_h, SECONDS_PER_HOUR)
         if d.window_end_h is not None:
-            kw["tw_late"] = _down(d.window_end_h, SECONDS_PER_HOUR)
+            # A window narrower than a second (screened out as unservable) stays well-formed.
+            kw["tw_late"] = max(_down(d.window_end_h, SECONDS_PER_HOUR), int(kw.get("tw_early", 0)))
         clients.append(
             pyvrp.Client(
                 location=i,
@@ -336,10 +339,12 @@ def solve_pyvrp(
             data, stop=_Criterion(stop, iterations), seed=seed, collect_stats=False
         ).best
     else:
-        left = stop.remaining_s()
-        first = Stop(None if left is None else max(left * 0.5, 1e-3))
         half = None if iterations is None else max(1, iterations // 2)
-        for round_stop in (first, stop):
+        # Half the time to a first search, most of the rest to a second one from the polished
+        # solution, and what remains to the last polish.
+        for share in (0.5, 0.8):
+            left = stop.remaining_s()
+            round_stop = Stop(None if left is None else max(left * share, 1e-3))
             found = pyvrp.solve(
                 data,
                 stop=_Criterion(_Either(round_stop, stop), half),

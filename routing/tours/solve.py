@@ -225,6 +225,15 @@ def _why_not(problem: TourProblem, truck: TruckType, k: int) -> str | None:
         return misfit
     if d.demand_t > truck.payload_t + _EPS:
         return f"{d.demand_t:g} t over its {truck.payload_t:g} t payload"
+    if (
+        d.window_start_h is not None
+        and d.window_end_h is not None
+        and math.ceil(d.window_start_h * 3600 - _EPS) > math.floor(d.window_end_h * 3600 + _EPS)
+    ):
+        return (
+            f"window {d.window_start_h:g}-{d.window_end_h:g} h holds no whole second, the "
+            "solver's time resolution"
+        )
     km = problem.km_for(truck)
     out_km, back_km = km[0][k + 1], km[k + 1][0]
     if math.isinf(out_km) or math.isinf(back_km):
@@ -234,7 +243,8 @@ def _why_not(problem: TourProblem, truck: TruckType, k: int) -> str | None:
     if d.window_end_h is not None and arrive > d.window_end_h + _EPS:
         return (
             f"window {d.window_start_h or 0:g}-{d.window_end_h:g} h cannot be met "
-            f"(earliest arrival {arrive:.2f} h)"
+            f"(earliest arrival {arrive:.2f} h"
+            + (", drivers' break allowance included)" if problem.rules else ")")
         )
     begin = arrive if d.window_start_h is None else max(arrive, d.window_start_h)
     back = begin + d.service_hours + _road_hours(problem, truck, back_km)
