@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
@@ -71,6 +72,8 @@ def plot_tours(
                 label=label,
             )
     ax.scatter([depot[1]], [depot[0]], marker="s", s=80, color="black", zorder=4, label="railhead")
+    # Degrees of longitude shrink with latitude: keep the map's shape true near the railhead.
+    ax.set_aspect(1 / max(0.1, math.cos(math.radians(depot[0]))), adjustable="datalim")
     ax.set_xlabel("longitude")
     ax.set_ylabel("latitude")
     ax.set_title(
