@@ -19,7 +19,7 @@ from graphs.errors import InputError
 from routing.stopping import Stop
 from routing.tours.problem import TourProblem
 from routing.tours.result import TourStatus
-from routing.tours.solve import EngineAnswer, EngineRoute, _window_of
+from routing.tours.solve import EngineAnswer, EngineRoute, truck_day
 
 __all__ = ["solve_ortools"]
 
@@ -184,7 +184,7 @@ def solve_ortools(
         hi = horizon_s if d.window_end_h is None else _down(d.window_end_h, SECONDS_PER_HOUR)
         clock.CumulVar(manager.NodeToIndex(node)).SetRange(min(lo, horizon_s), min(hi, horizon_s))
     for v, t in enumerate(vehicles):
-        open_h, end_h = _window_of(problem, problem.fleet[t])
+        open_h, end_h = truck_day(problem, problem.fleet[t])
         lo = _up(open_h, SECONDS_PER_HOUR)
         hi = horizon_s if math.isinf(end_h) else min(horizon_s, _down(end_h, SECONDS_PER_HOUR))
         clock.CumulVar(model.Start(v)).SetRange(min(lo, hi), hi)

@@ -30,7 +30,7 @@ from graphs.errors import InputError
 from routing.stopping import Stop
 from routing.tours.problem import TourProblem
 from routing.tours.result import TourStatus
-from routing.tours.solve import EngineAnswer, EngineRoute, _road_hours, _window_of
+from routing.tours.solve import EngineAnswer, EngineRoute, planned_road_hours, truck_day
 
 __all__ = ["solve_pyvrp"]
 
@@ -116,14 +116,14 @@ def build_data(problem: TourProblem, candidates: Sequence[int]) -> pyvrp.Problem
                     dist[i, j] = dur[i, j] = _FORBIDDEN_M if i != j else 0
                     continue
                 dist[i, j] = round(km[a][b] * METRES_PER_KM)
-                dur[i, j] = _up(_road_hours(problem, probe, km[a][b]), SECONDS_PER_HOUR)
+                dur[i, j] = _up(planned_road_hours(problem, probe, km[a][b]), SECONDS_PER_HOUR)
         distances.append(dist)
         durations.append(dur)
 
     vehicle_types: list[pyvrp.VehicleType] = []
     unit_costs, fixed_costs = [], []
     for truck in problem.fleet:
-        open_h, end_h = _window_of(problem, truck)
+        open_h, end_h = truck_day(problem, truck)
         per_km = truck.cost_usd_per_km + (truck.escort_usd_per_km if truck.oversize else 0.0)
         if problem.objective == "distance":
             unit_cost, fixed = 1, 0
@@ -171,12 +171,12 @@ def build_data(problem: TourProblem, candidates: Sequence[int]) -> pyvrp.Problem
                 "distances or costs are too large to solve exactly in metres and micro-dollars",
                 field="distance_km",
             )
-        kw: dict[str, object] = {}
+        kw: dict[str, int] = {}
         if d.window_start_h is not None:
             kw["tw_early"] = _up(d.window_start_h, SECONDS_PER_HOUR)
         if d.window_end_h is not None:
             # A window narrower than a second (screened out as unservable) stays well-formed.
-            kw["tw_late"] = max(_down(d.window_end_h, SECONDS_PER_HOUR), int(kw.get("tw_early", 0)))
+            kw["tw_late"] = max(_down(d.window_end_h, SECONDS_PER_HOUR), kw.get("tw_early", 0))
         clients.append(
             pyvrp.Client(
                 location=i,

@@ -122,8 +122,8 @@ def solve_tours(
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise InputError(f"seed must be a whole number of 0 or more, got {seed}", field="seed")
 
-    prepared, notes, reasons = _split_heavy(problem)
-    reasons.update(_screen(prepared, reasons))
+    prepared, notes = _split_heavy(problem)
+    reasons = _screen(prepared, {})
     reasons.update(_crane_slots(prepared, reasons))
     candidates = [k for k, d in enumerate(prepared.deliveries) if d.id not in reasons]
     chosen = ENGINE_FOR_CLASS[problem_class(prepared)] if engine == "auto" else engine
@@ -154,7 +154,7 @@ def solve_tours(
 # --- Before solving: split, screen, slots -----------------------------------------------------
 
 
-def _split_heavy(problem: TourProblem) -> tuple[TourProblem, list[str], dict[str, str]]:
+def _split_heavy(problem: TourProblem) -> tuple[TourProblem, list[str]]:
     """Divisible deliveries heavier than any truck that fits them become equal part-loads."""
     parts: list[tuple[int, Delivery]] = []
     notes: list[str] = []
@@ -174,7 +174,7 @@ def _split_heavy(problem: TourProblem) -> tuple[TourProblem, list[str], dict[str
             piece = replace(d, id=f"{d.id}/{part}", demand_t=share, site=d.site_id)
             parts.append((k, piece))
     if len(parts) == len(problem.deliveries):
-        return problem, notes, {}
+        return problem, notes
 
     rows = [0, *(k + 1 for k, _ in parts)]
 
@@ -195,7 +195,7 @@ def _split_heavy(problem: TourProblem) -> tuple[TourProblem, list[str], dict[str
         )
     except InputError as exc:  # a part's id clashes with a given id
         raise InputError(f"cannot split heavy deliveries: {exc.detail}", "deliveries") from None
-    return prepared, notes, {}
+    return prepared, notes
 
 
 def drive_hours(truck: TruckType, km: float) -> float:
@@ -203,13 +203,13 @@ def drive_hours(truck: TruckType, km: float) -> float:
     return km / truck.speed_kph
 
 
-def _road_hours(problem: TourProblem, truck: TruckType, km: float) -> float:
+def planned_road_hours(problem: TourProblem, truck: TruckType, km: float) -> float:
     """Time on the road over ``km``, the drivers' breaks counted at their most."""
     factor = problem.rules.break_factor if problem.rules is not None else 1.0
     return drive_hours(truck, km) * factor
 
 
-def _window_of(problem: TourProblem, truck: TruckType) -> tuple[float, float]:
+def truck_day(problem: TourProblem, truck: TruckType) -> tuple[float, float]:
     """When a truck of this type may start its day and must be back."""
     depot = problem.depot
     start = max(depot.open_h, truck.move_start_h or 0.0)
@@ -238,8 +238,8 @@ def _why_not(problem: TourProblem, truck: TruckType, k: int) -> str | None:
     out_km, back_km = km[0][k + 1], km[k + 1][0]
     if math.isinf(out_km) or math.isinf(back_km):
         return "no road to the site admits it (height, width or weight limits)"
-    open_h, end_h = _window_of(problem, truck)
-    arrive = open_h + problem.depot.reload_hours + _road_hours(problem, truck, out_km)
+    open_h, end_h = truck_day(problem, truck)
+    arrive = open_h + problem.depot.reload_hours + planned_road_hours(problem, truck, out_km)
     if d.window_end_h is not None and arrive > d.window_end_h + _EPS:
         return (
             f"window {d.window_start_h or 0:g}-{d.window_end_h:g} h cannot be met "
@@ -247,7 +247,7 @@ def _why_not(problem: TourProblem, truck: TruckType, k: int) -> str | None:
             + (", drivers' break allowance included)" if problem.rules else ")")
         )
     begin = arrive if d.window_start_h is None else max(arrive, d.window_start_h)
-    back = begin + d.service_hours + _road_hours(problem, truck, back_km)
+    back = begin + d.service_hours + planned_road_hours(problem, truck, back_km)
     if back > end_h + _EPS:
         return f"cannot be back by {end_h:g} h (earliest return {back:.2f} h)"
     rules = problem.rules
