@@ -30,7 +30,13 @@ from graphs.errors import InputError
 from routing.stopping import Stop
 from routing.tours.problem import TourProblem
 from routing.tours.result import TourStatus
-from routing.tours.solve import EngineAnswer, EngineRoute, planned_road_hours, truck_day
+from routing.tours.solve import (
+    EngineAnswer,
+    EngineRoute,
+    planned_road_hours,
+    problem_class,
+    truck_day,
+)
 
 __all__ = ["solve_pyvrp"]
 
@@ -54,6 +60,22 @@ def _up(value: float, scale: int) -> int:
 
 def _down(value: float, scale: int) -> int:
     return math.floor(value * scale + _EPS)
+
+
+# PyVRP restarts its search after this many iterations without improvement. Its default,
+# 150,000, suits runs of minutes to hours; a ten-second CVRP run makes about 20,000 iterations
+# and so never restarted, and stayed in a local optimum (A-n80-k10, seed 0: 0.85 % above the
+# optimum after 10 s of CPU). Measured on the CVRPLIB set (README): 5,000 brought A-n80-k10 to
+# 0.17 % and X-n101-k25 to 0.02 %. Used for the CVRP class only; time-window problems keep the
+# default, with which the Solomon figures were measured.
+CVRP_RESTART_ITERATIONS = 5_000
+
+
+def _params(problem: TourProblem) -> pyvrp.SolveParams:
+    if problem_class(problem) == "cvrp":
+        ils = pyvrp.IteratedLocalSearchParams(num_iters_no_improvement=CVRP_RESTART_ITERATIONS)
+        return pyvrp.SolveParams(ils=ils)
+    return pyvrp.SolveParams()
 
 
 class _Criterion:
@@ -336,7 +358,11 @@ def solve_pyvrp(
     best: pyvrp.Solution | None = None
     if not multi_trip:
         best = pyvrp.solve(
-            data, stop=_Criterion(stop, iterations), seed=seed, collect_stats=False
+            data,
+            stop=_Criterion(stop, iterations),
+            seed=seed,
+            collect_stats=False,
+            params=_params(problem),
         ).best
     else:
         half = None if iterations is None else max(1, iterations // 2)
@@ -350,6 +376,7 @@ def solve_pyvrp(
                 stop=_Criterion(_Either(round_stop, stop), half),
                 seed=seed,
                 collect_stats=False,
+                params=_params(problem),
                 initial_solution=best,
             ).best
             best = _polish(data, found, stop) if found.is_feasible() else found
