@@ -271,6 +271,16 @@ def route(
         "alternatives"
     ),
     pareto: Annotated[bool, typer.Option("--pareto", help=option_help("pareto"))] = False,
+    due: Annotated[
+        str | None, typer.Option(help="YYYY-MM-DD: forecasts give the chance to arrive by then.")
+    ] = None,
+    on_time: Annotated[float | None, typer.Option("--on-time", help=option_help("on_time"))] = None,
+    draws: Annotated[int, typer.Option(help=option_help("draws"))] = option_default("draws"),
+    seed: Annotated[int, typer.Option(help=option_help("seed"))] = option_default("seed"),
+    plot_arrival: Annotated[
+        Path | None,
+        typer.Option("--plot-arrival", help="Draw the best route's arrival distribution (PNG)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the HTTP answer JSON.")] = False,
     geojson: Annotated[Path | None, typer.Option("--geojson", help="Write routes.")] = None,
     plot: Annotated[Path | None, typer.Option("--plot", help="Draw a PNG map.")] = None,
@@ -284,6 +294,7 @@ def route(
     """
     check_output(geojson, "--geojson")
     check_output(plot, "--plot")
+    check_output(plot_arrival, "--plot-arrival")
     net = _load(network, scenario)
     road_graph = _load_roads(roads)
     routes: list[Route] = []
@@ -303,6 +314,7 @@ def route(
             cargo=cargo,
             value_usd=value_usd,
             ready=ready if ready else datetime.now(UTC).date(),
+            due=due,
         )
         try:
             routes = find_routes(
@@ -320,6 +332,9 @@ def route(
                 max_transit_days=max_days,
                 max_cost_usd=max_cost,
                 carbon_price_usd_per_t=carbon_price,
+                on_time=on_time,
+                draws=draws,
+                seed=seed,
                 roads=road_graph,
             )
         except NoRouteError as exc:
@@ -330,6 +345,14 @@ def route(
         from routing.plot import plot_routes  # matplotlib loads only when a plot is asked for
 
         write_atomic(plot, lambda f: plot_routes(net, routes, f), binary=True)
+    if plot_arrival is not None and routes and routes[0].forecast is not None:
+        from routing.charts import arrival_chart
+
+        best, forecast = routes[0], routes[0].forecast
+        title = f"{best.origin} → {best.destination}: arrival over {forecast.draws:,} draws"
+        write_atomic(
+            plot_arrival, lambda f: arrival_chart(forecast, best.ready, f, title=title), binary=True
+        )
     if as_json:
         answer = {"routes": [r.to_dict() for r in routes], "infeasible_reason": reason}
         out.print_json(json.dumps(answer), indent=1)
@@ -394,8 +417,21 @@ def route_summary(found: Route) -> str:
         f"  countries {'-'.join(found.countries)}; modes {', '.join(found.modes)}; "
         f"crossings {', '.join(found.crossings) or 'none'}\n"
         f"  cost USD: {costs}\n  hours: {hours}\n"
-        f"  generalized cost ${found.generalized_usd:,.0f}"
+        f"  generalized cost ${found.generalized_usd:,.0f}{_forecast_text(found)}"
     )
+
+
+def _forecast_text(found: Route) -> str:
+    forecast = found.forecast
+    if forecast is None:
+        return ""
+    text = (
+        f"\n  arrival p10 / p50 / p90: {forecast.p10:%b %d %H:%M} / {forecast.p50:%b %d %H:%M}"
+        f" / {forecast.p90:%b %d %H:%M} ({forecast.draws:,} draws)"
+    )
+    if forecast.due is not None and forecast.on_time_probability is not None:
+        text += f"\n  on time by {forecast.due:%Y-%m-%d}: {forecast.on_time_probability:.0%}"
+    return text
 
 
 def print_route(net: Network, found: Route, title: str) -> None:
