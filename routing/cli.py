@@ -426,8 +426,8 @@ def _forecast_text(found: Route) -> str:
     if forecast is None:
         return ""
     text = (
-        f"\n  arrival p10 / p50 / p90: {forecast.p10:%b %d %H:%M} / {forecast.p50:%b %d %H:%M}"
-        f" / {forecast.p90:%b %d %H:%M} ({forecast.draws:,} draws)"
+        f"\n  arrival p10/p50/p90 {forecast.p10:%b %d %H:%M}, {forecast.p50:%b %d %H:%M}"
+        f", {forecast.p90:%b %d %H:%M} ({forecast.draws:,} draws)"
     )
     if forecast.due is not None and forecast.on_time_probability is not None:
         text += f"\n  on time by {forecast.due:%Y-%m-%d}: {forecast.on_time_probability:.0%}"
