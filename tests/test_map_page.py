@@ -190,7 +190,12 @@ def test_query_draws_routes_on_the_map(browser_page: tuple[Page, list[str], list
     first = items.first.inner_text()
     assert "Best route" in first and "$" in first and "days" in first
     assert items.first.locator("table.legs tr.leg").count() >= 5
-    assert "p90 dwell at every crossing" in items.first.locator(".p90").inner_text()
+    # Each route's arrival forecast is a p10-p90 fan on one time scale shared by the routes.
+    fans = page.locator("#routes .fan .band")
+    assert fans.count() == 3
+    widths = [box["width"] for box in (fans.nth(i).bounding_box() for i in range(3)) if box]
+    assert len(widths) == 3 and all(w > 2 for w in widths)
+    assert "arrival p10–p90" in items.first.locator(".forecast").inner_text()
     assert items.first.locator("table.steps tbody tr").count() >= 10
     # Each crossing of the selected route is a marker labelled with its dwell and fee.
     tips = page.locator(".crossing-tip")

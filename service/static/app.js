@@ -607,8 +607,12 @@ function routeItem(route, legs, rank) {
   item.appendChild(text("div",
     `${fmt(t.distance_km)} km · ${fmt(t.co2e_kg / 1000, 2)} t CO2e · ${route.countries.join("–")} · ` +
     `arrive ${route.arrive.slice(0, 16).replace("T", " ")} UTC`, "totals"));
+  const forecast = route.arrival_forecast;
+  if (forecast && forecast.arrive_p10 && forecast.arrive_p90) {
+    item.appendChild(fan(forecast, rank));
+  }
   const slack = badDayHours(route);
-  if (slack > 0) {
+  if (slack > 0 && !forecast) {
     const late = new Date(Date.parse(route.arrive) + slack * 3600e3).toISOString();
     item.appendChild(text("div", `bad day (p90 dwell at every crossing): +${fmt(slack, 1)} h, ` +
       `arrive ${late.slice(0, 16).replace("T", " ")} UTC`, "totals p90"));
@@ -628,6 +632,37 @@ function routeItem(route, legs, rank) {
     select(rank, true);
   });
   return item;
+}
+
+// The arrival forecast as a fan: p10 to p90 on one time scale shared by every route listed, the
+// p50 and the planned arrival marked, so that alternatives compare at a glance.
+function fan(forecast, rank) {
+  const times = state.routes.flatMap(({ route }) => {
+    const f = route.arrival_forecast;
+    return f ? [Date.parse(f.arrive_p10), Date.parse(f.arrive_p90), Date.parse(f.arrive_planned)]
+      : [Date.parse(route.arrive)];
+  });
+  const low = Math.min(...times);
+  const span = Math.max(Math.max(...times) - low, 3600e3);
+  const at = (iso) => `${(100 * (Date.parse(iso) - low)) / span}%`;
+  const box = text("div", "", "fan");
+  box.dataset.rank = String(rank);
+  const band = text("span", "", "band");
+  band.style.left = at(forecast.arrive_p10);
+  band.style.width = `calc(${at(forecast.arrive_p90)} - ${at(forecast.arrive_p10)})`;
+  box.appendChild(band);
+  const median = text("span", "", "p50");
+  median.style.left = at(forecast.arrive_p50);
+  box.appendChild(median);
+  const day = (iso) => iso.slice(5, 16).replace("T", " ");
+  const label = text("div", `arrival p10–p90 ${day(forecast.arrive_p10)} – ` +
+    `${day(forecast.arrive_p90)} UTC, p50 ${day(forecast.arrive_p50)}` +
+    (forecast.on_time_probability != null
+      ? `, on time ${fmt(forecast.on_time_probability * 100)} %` : ""), "totals");
+  const wrap = text("div", "", "forecast");
+  wrap.appendChild(box);
+  wrap.appendChild(label);
+  return wrap;
 }
 
 // Hours a route loses when every crossing on it has a bad day: the p90 dwell in place of the
