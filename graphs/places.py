@@ -5,9 +5,13 @@ from __future__ import annotations
 import difflib
 import unicodedata
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, Protocol
 
 from graphs.errors import DataPackError, UnknownPlaceError
 from graphs.records import Node
+
+if TYPE_CHECKING:
+    from graphs.gazetteer import City
 
 # Letters that Unicode decomposition leaves alone but a planner types without the mark.
 _FOLD = str.maketrans({"ł": "l", "ø": "o", "ß": "ss", "æ": "ae", "đ": "d", "ı": "i", "ə": "a"})
@@ -17,6 +21,11 @@ def normalize(text: str) -> str:
     """Lower-case, strip accents and punctuation: ``"Xi'an" -> "xian"``, ``"Łódź" -> "lodz"``."""
     folded = unicodedata.normalize("NFKD", text.lower().translate(_FOLD))
     return "".join(ch for ch in folded if ch.isalnum() and not unicodedata.combining(ch))
+
+
+class _HasPlaces(Protocol):
+    @property
+    def places(self) -> PlaceIndex: ...
 
 
 class PlaceIndex:
@@ -72,3 +81,33 @@ class PlaceIndex:
             self._keys[k] for k in difflib.get_close_matches(key, list(self._keys), n=5, cutoff=0.7)
         ]
         return [self._nodes[node_id] for node_id in dict.fromkeys(exact + partial + close)]
+
+
+def locate(places: PlaceIndex | _HasPlaces, text: str) -> Node | City:
+    """The pack place ``text`` names, else the gazetteer city (pack places always win).
+
+    ``"Suzhou, CN"`` is the pack's Suzhou when that place is in CN. Raises ``UnknownPlaceError``
+    (with the closest pack and gazetteer names) or ``AmbiguousPlaceError`` (with the candidates).
+    """
+    index = places if isinstance(places, PlaceIndex) else places.places
+    try:
+        return index.resolve(text)
+    except UnknownPlaceError as unknown:
+        from graphs.gazetteer import gazetteer, split_country
+
+        name, country = split_country(text)
+        if country is not None:
+            try:
+                node = index.resolve(name)
+            except UnknownPlaceError:
+                pass
+            else:
+                if node.country == country:
+                    return node
+        try:
+            return gazetteer().lookup(text)
+        except UnknownPlaceError as missing:
+            if type(missing) is not UnknownPlaceError:
+                raise  # ambiguous: the candidates say more than pack suggestions
+            hints = list(dict.fromkeys([*unknown.suggestions, *missing.suggestions]))
+            raise UnknownPlaceError(text, hints[:8]) from None
