@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import difflib
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Protocol
 
-from graphs.errors import DataPackError, UnknownPlaceError
-from graphs.records import Node
+from graphs.errors import DataPackError, InputError, UnknownPlaceError
+from graphs.records import NODE_KINDS, Node
 
 if TYPE_CHECKING:
     from graphs.gazetteer import City
@@ -21,6 +21,24 @@ def normalize(text: str) -> str:
     """Lower-case, strip accents and punctuation: ``"Xi'an" -> "xian"``, ``"Łódź" -> "lodz"``."""
     folded = unicodedata.normalize("NFKD", text.lower().translate(_FOLD))
     return "".join(ch for ch in folded if ch.isalnum() and not unicodedata.combining(ch))
+
+
+def _place_filter(country: str | None, kind: str | None) -> Callable[[Node], bool]:
+    """A test for ``search``'s filters; ``InputError`` naming the filter for a bad value."""
+    code = None
+    if country is not None and country.strip():
+        from graphs.gazetteer import country_code
+
+        code = country_code(country)
+        if code is None:
+            raise InputError(f"'{country}' is not a country name or ISO 3166 code", "country")
+    if kind is not None and kind.strip():
+        kind = kind.strip().lower()
+        if kind not in NODE_KINDS:
+            raise InputError(f"'{kind}' is not a kind of place ({', '.join(NODE_KINDS)})", "kind")
+    else:
+        kind = None
+    return lambda node: (code is None or node.country == code) and (kind is None or node.kind == kind)
 
 
 class _HasPlaces(Protocol):
@@ -70,17 +88,23 @@ class PlaceIndex:
         unique = list(dict.fromkeys(found))
         return [self._nodes[node_id].name for node_id in unique[:limit]]
 
-    def search(self, query: str = "") -> list[Node]:
-        """Every node matching ``query`` (all nodes for an empty query), best first."""
+    def search(
+        self, query: str = "", *, country: str | None = None, kind: str | None = None
+    ) -> list[Node]:
+        """Every node matching ``query`` (all nodes for an empty query), best first; only those
+        of ``country`` (ISO code or name) and ``kind`` when given."""
+        wanted = _place_filter(country, kind)
         key = normalize(query)
         if not key:
-            return sorted(self._nodes.values(), key=lambda node: (node.country, node.name))
+            everything = sorted(self._nodes.values(), key=lambda node: (node.country, node.name))
+            return [node for node in everything if wanted(node)]
         exact = [node_id for k, node_id in self._keys.items() if k == key]
         partial = [node_id for k, node_id in self._keys.items() if key in k]
         close = [
             self._keys[k] for k in difflib.get_close_matches(key, list(self._keys), n=5, cutoff=0.7)
         ]
-        return [self._nodes[node_id] for node_id in dict.fromkeys(exact + partial + close)]
+        found = [self._nodes[node_id] for node_id in dict.fromkeys(exact + partial + close)]
+        return [node for node in found if wanted(node)]
 
 
 def locate(places: PlaceIndex | _HasPlaces, text: str) -> Node | City:

@@ -566,11 +566,18 @@ def network_command(
 @app.command()
 def places(
     query: Annotated[str, typer.Argument()] = "",
+    country: Annotated[
+        str | None, typer.Option("--country", help="Only this country (ISO code or name).")
+    ] = None,
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="Only this kind (rail_terminal, sea_port...).")
+    ] = None,
     network: NetworkOption = None,
 ) -> None:
     """List places matching QUERY (all places without one). Exits 1 when nothing matches."""
     net = _load(network)
-    found = net.places.search(query)
+    with user_errors():
+        found = net.places.search(query, country=country, kind=kind)
     if not found:
         suggestions = net.places.suggest(query)
         hint = f"; closest: {', '.join(suggestions)}" if suggestions else ""
