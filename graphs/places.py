@@ -38,7 +38,11 @@ def _place_filter(country: str | None, kind: str | None) -> Callable[[Node], boo
             raise InputError(f"'{kind}' is not a kind of place ({', '.join(NODE_KINDS)})", "kind")
     else:
         kind = None
-    return lambda node: (code is None or node.country == code) and (kind is None or node.kind == kind)
+
+    def wanted(node: Node) -> bool:
+        return (code is None or node.country == code) and (kind is None or node.kind == kind)
+
+    return wanted
 
 
 class _HasPlaces(Protocol):
