@@ -109,6 +109,7 @@ class City:
     lon: float
     population: int
     geonameid: int
+    admin1: str = ""  # GeoNames first-level division code (province, region)
 
     @property
     def label(self) -> str:
@@ -275,6 +276,7 @@ def gazetteer() -> Gazetteer:
             lon=float(entry["longitude"]),
             population=int(entry["population"]),
             geonameid=int(entry["geonameid"]),
+            admin1=str(entry.get("admin1code") or ""),
         )
         cities.append(city)
         if city.country in COVERED_COUNTRIES:

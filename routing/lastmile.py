@@ -127,7 +127,7 @@ OPEN_BORDERS = frozenset(
 CLOSED_BORDERS = frozenset({frozenset({"AM", "AZ"}), frozenset({"AM", "TR"})})
 
 
-def _anchors(
+def site_anchors(
     network: Network, lat: float, lon: float, country: str
 ) -> list[tuple[float, Node, str]]:
     """``(great-circle km, node, why)`` for the places a site is joined to by road."""
@@ -193,7 +193,7 @@ def with_site(
     if node_id in network.nodes:
         return network, node_id, ()
     country = gazetteer().country_at(lat, lon, field)
-    anchors = _anchors(network, lat, lon, country)
+    anchors = site_anchors(network, lat, lon, country)
     if not anchors:
         raise NoRouteError(
             f"no terminal loads road freight within {MAX_LAST_MILE_KM:g} km of "
