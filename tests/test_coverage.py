@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -18,6 +19,7 @@ from routing.cli import app
 from routing.model import Cargo, Shipment
 from routing.route import Route
 from routing.routes import find_routes
+from routing.scenario import Scenario
 from service import Settings, create_app
 
 EU = set(
@@ -51,6 +53,7 @@ EU = set(
         "SE",
     ]
 )
+DOCS = Path(__file__).parent.parent / "docs"
 EUROPE = EU | {"NO", "CH", "GB", "RS", "TR"}
 # A city centre's truck to the nearest suitable terminal of the pack: 60 km covers a terminal on
 # the edge of the city (Coslada is 13 km from central Madrid, Vuosaari 15 km from Helsinki).
@@ -227,3 +230,14 @@ def test_places_filter_by_country_and_kind(bundled: Network, client: TestClient)
     answer = client.get("/v1/places", params={"country": "PT"}).json()
     assert {place["country"] for place in answer["places"]} == {"PT"}
     assert client.get("/v1/places", params={"kind": "castle"}).status_code == 422
+
+
+def test_the_cape_is_the_sea_route_when_suez_is_closed(bundled: Network) -> None:
+    scenario = yaml.safe_load((DOCS / "scenarios" / "suez-closed.yaml").read_text())
+    closed = Scenario(name=scenario["name"], data=scenario).apply(bundled)
+    ship = Shipment("Ningbo", "Port of Hamburg", Cargo(teu=2), ready="2026-12-02")
+    suez = find_routes(bundled, ship, modes=["sea"])[0]
+    cape = find_routes(closed, ship, modes=["sea"])[0]
+    assert "port-said" in {step.to_node for step in suez.steps}
+    assert "port-said" not in {step.to_node for step in cape.steps}
+    assert cape.transit_days > suez.transit_days + 5
