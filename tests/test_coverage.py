@@ -241,3 +241,11 @@ def test_the_cape_is_the_sea_route_when_suez_is_closed(bundled: Network) -> None
     assert "port-said" in {step.to_node for step in suez.steps}
     assert "port-said" not in {step.to_node for step in cape.steps}
     assert cape.transit_days > suez.transit_days + 5
+
+
+def test_a_train_from_madrid_changes_gauge_at_irun(bundled: Network) -> None:
+    ship = Shipment("Madrid", "Paris", Cargo(teu=2), ready="2026-12-02")
+    route = find_routes(bundled, ship, modes=["rail"])[0]
+    borders = [step for step in route.steps if step.kind == "border"]
+    assert [step.crossing for step in borders] == ["irun-hendaye-rail"]
+    assert borders[0].note == "gauge change 1668/1435 mm"
