@@ -139,3 +139,15 @@ def locate(places: PlaceIndex | _HasPlaces, text: str) -> Node | City:
                 raise  # ambiguous: the candidates say more than pack suggestions
             hints = list(dict.fromkeys([*unknown.suggestions, *missing.suggestions]))
             raise UnknownPlaceError(text, hints[:8]) from None
+
+
+def gazetteer_hints(text: str, limit: int = 5) -> list[str]:
+    """Gazetteer cities ``text`` names, as ``"Zwickau, DE (pop. ...) - routes as a site"``; for
+    a search of the pack that found nothing."""
+    from graphs.gazetteer import gazetteer, split_country
+
+    name, country = split_country(text)
+    if not normalize(name):
+        return []
+    found = gazetteer().candidates(name, country)[:limit]
+    return [f"{city.describe()} - not in the pack, routes by name as a site" for city in found]

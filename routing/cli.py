@@ -30,6 +30,7 @@ from graphs.errors import (
     UnknownPlaceError,
 )
 from graphs.export import network_geojson, network_to_dict
+from graphs.places import gazetteer_hints
 from routing.geojson import routes_geojson
 from routing.lastmile import place_name
 from routing.model import OBJECTIVES, Cargo, Objective, Shipment
@@ -579,7 +580,7 @@ def places(
     with user_errors():
         found = net.places.search(query, country=country, kind=kind)
     if not found:
-        suggestions = net.places.suggest(query)
+        suggestions = net.places.suggest(query) + gazetteer_hints(query)
         hint = f"; closest: {', '.join(suggestions)}" if suggestions else ""
         fail(f"no place matches '{query}'{hint}", EXIT_INFEASIBLE)
     table = Table(show_header=True)
