@@ -83,45 +83,11 @@ def _site_name(lat: float, lon: float) -> str:
 ANCHORS_PER_MODE = {"rail": 2, "sea": 1, "ferry": 1, "road": 2}
 # Countries between which a truck passes no customs post the network would model (EU with the
 # EEA and Switzerland); a site's road leg crosses into a neighbour only inside this area.
-OPEN_BORDERS = frozenset(
-    [
-        "AT",
-        "BE",
-        "BG",
-        "HR",
-        "CY",
-        "CZ",
-        "DK",
-        "EE",
-        "FI",
-        "FR",
-        "DE",
-        "GR",
-        "HU",
-        "IE",
-        "IT",
-        "LV",
-        "LT",
-        "LU",
-        "MT",
-        "NL",
-        "PL",
-        "PT",
-        "RO",
-        "SK",
-        "SI",
-        "ES",
-        "SE",
-        "NO",
-        "CH",
-        "LI",
-        "IS",
-        "AD",
-        "MC",
-        "SM",
-        "VA",
-    ]
-)
+OPEN_BORDERS = frozenset((
+    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT",
+    "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "NO", "CH", "LI",
+    "IS", "AD", "MC", "SM", "VA",
+))  # fmt: skip
 
 # Land borders closed to trucks: a site's road leg never takes them.
 CLOSED_BORDERS = frozenset({frozenset({"AM", "AZ"}), frozenset({"AM", "TR"})})
