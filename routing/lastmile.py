@@ -81,6 +81,8 @@ def _site_name(lat: float, lon: float) -> str:
 # Anchors of a site: the nearest places of each kind a truck can reach and hand over to, so the
 # search compares trucking to the railhead, the port and straight on by road.
 ANCHORS_PER_MODE = {"rail": 2, "sea": 1, "ferry": 1, "road": 2}
+LOCAL_ROAD_KM = 300.0  # great-circle
+LONG_ROAD_FACTOR = 1.5
 # Countries between which a truck passes no customs post the network would model (EU with the
 # EEA and Switzerland); a site's road leg crosses into a neighbour only inside this area.
 OPEN_BORDERS = frozenset((
@@ -134,7 +136,16 @@ def site_anchors(
                 chosen[node.id] = (km0, node0, f"{why0}, {why}")
             else:
                 chosen[node.id] = (km, node, f"nearest {why}")
-    return sorted(chosen.values(), key=lambda item: item[0])
+    if not chosen:
+        return []
+    # A long truck only where nothing is near: every anchor lies within LOCAL_ROAD_KM or
+    # LONG_ROAD_FACTOR times the nearest one (a site in Guiyang takes the train to the coast,
+    # not a 700 km truck to the port).
+    nearest_km = min(km for km, _, _ in chosen.values())
+    reach_km = max(LOCAL_ROAD_KM, LONG_ROAD_FACTOR * nearest_km)
+    return sorted(
+        (item for item in chosen.values() if item[0] <= reach_km), key=lambda item: item[0]
+    )
 
 
 def with_site(
@@ -150,7 +161,8 @@ def with_site(
     """A network with a site at ``(lat, lon)`` joined by road; its id; notes on each way in.
 
     The site is joined to the nearest railheads, port, ferry port and road places of its country
-    (or of the open-border area it lies in), each within ``MAX_LAST_MILE_KM``. A point outside the
+    (or of the open-border area it lies in), each within ``MAX_LAST_MILE_KM`` and within
+    ``LOCAL_ROAD_KM`` or ``LONG_ROAD_FACTOR`` times the nearest of them. A point outside the
     covered region raises ``InputError`` naming the region (and ``field``).
     """
     from graphs.gazetteer import gazetteer
