@@ -133,12 +133,18 @@ def locate(places: PlaceIndex | _HasPlaces, text: str) -> Node | City:
                 if node.country == country:
                     return node
         try:
-            return gazetteer().lookup(text)
+            city = gazetteer().lookup(text)
         except UnknownPlaceError as missing:
             if type(missing) is not UnknownPlaceError:
                 raise  # ambiguous: the candidates say more than pack suggestions
             hints = list(dict.fromkeys([*unknown.suggestions, *missing.suggestions]))
             raise UnknownPlaceError(text, hints[:8]) from None
+        # Another name of a city the pack holds ("Tashkend", "Cologne"): the pack's place.
+        try:
+            node = index.resolve(city.name)
+        except UnknownPlaceError:
+            return city
+        return node if node.country == city.country else city
 
 
 def gazetteer_hints(text: str, limit: int = 5) -> list[str]:

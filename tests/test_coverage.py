@@ -156,6 +156,11 @@ def test_pack_places_win_and_a_country_that_does_not_fit_goes_to_the_gazetteer(
     assert not hasattr(french, "id") and french.country == "FR"
 
 
+def test_another_name_of_a_pack_city_is_the_pack_place(bundled: Network) -> None:
+    assert locate(bundled, "Tashkend").id == "tashkent"  # a GeoNames name of Tashkent
+    assert locate(bundled, "Koeln").id == "cologne"
+
+
 def test_country_names_and_codes() -> None:
     assert country_code("CN") == "CN"
     assert country_code("china") == "CN"
