@@ -128,7 +128,10 @@ def site_anchors(
             and (mode in network.node_modes(node.id) and mode in node.modes)
             # a border post takes trucks only from its own side
             and (node.kind != "border" or (mode == "road" and node.country == country))
-        ][:count]
+        ]
+        # The site's own country first: a neighbour's terminal only makes up the number (a
+        # site in Helsinki joins Tampere, not Tallinn across the gulf).
+        found = sorted(found, key=lambda item: item[1].country != country)[:count]
         for km, node in found:
             why = {"rail": "railhead", "sea": "port", "ferry": "ferry port", "road": "road"}[mode]
             if node.id in chosen:
