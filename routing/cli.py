@@ -36,6 +36,7 @@ from graphs.errors import (
     UnknownPlaceError,
 )
 from graphs.export import network_geojson, network_to_dict
+from graphs.places import gazetteer_hints
 from graphs.textfile import read_text
 from routing.geojson import routes_geojson
 from routing.lastmile import place_name
@@ -738,13 +739,20 @@ def network_command(
 @app.command()
 def places(
     query: Annotated[str, typer.Argument()] = "",
+    country: Annotated[
+        str | None, typer.Option("--country", help="Only this country (ISO code or name).")
+    ] = None,
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="Only this kind (rail_terminal, sea_port...).")
+    ] = None,
     network: NetworkOption = None,
 ) -> None:
     """List places matching QUERY (all places without one). Exits 1 when nothing matches."""
     net = _load(network)
-    found = net.places.search(query)
+    with user_errors():
+        found = net.places.search(query, country=country, kind=kind)
     if not found:
-        suggestions = net.places.suggest(query)
+        suggestions = net.places.suggest(query) + gazetteer_hints(query)
         hint = f"; closest: {', '.join(suggestions)}" if suggestions else ""
         fail(f"no place matches '{query}'{hint}", EXIT_INFEASIBLE)
     table = Table(show_header=True)

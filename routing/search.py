@@ -17,6 +17,7 @@ import bisect
 import functools
 import heapq
 import itertools
+import re
 import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from routing.route import Route, Step
 from routing.stopping import Stop, StoppedError
 
 HOURS_PER_WEEK = 168.0
+_GAUGES_IN_NAME = re.compile(r"\b1[0-9]{3}/1[0-9]{3}\b")
 _EPS = 1e-7
 # Labels expanded between two looks at the stop object: a look costs about as much as a label.
 _STOP_CHECK_EVERY = 64
@@ -265,6 +267,13 @@ def _move(
             link.id, service_id, None, None, 0.0, "")  # fmt: skip
 
 
+def _gauge_note(crossing: Crossing) -> str:
+    """``"gauge change 1668/1435 mm"``, the gauges as the crossing's name states them (the
+    1435/1520 mm break of the corridors where it does not)."""
+    stated = _GAUGES_IN_NAME.search(crossing.name)
+    return f"gauge change {stated.group(0) if stated else '1435/1520'} mm"
+
+
 def _border(
     crossing: Crossing,
     t0: float,
@@ -273,7 +282,7 @@ def _border(
     transhipment: float,
     service_id: str | None = None,
 ) -> RawStep:
-    note = "gauge change 1435/1520 mm" if crossing.gauge_change else ""
+    note = _gauge_note(crossing) if crossing.gauge_change else ""
     return ("border", t0, t1, fee + transhipment, 0.0, 0.0, crossing.mode, crossing.from_node,
             crossing.to_node, None, service_id, crossing.id, None, transhipment, note)  # fmt: skip
 
