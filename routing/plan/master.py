@@ -1,0 +1,219 @@
+"""The master problems over the columns: the LP relaxation (GLOP) whose duals price capacity,
+and the integer plan (a MIP with HiGHS, or CP-SAT).
+
+Every shipment takes one column or is left unplanned (its penalty). A shipment that may be
+split takes whole TEU on several columns (lots of at least the minimum lot), all or nothing;
+its LP relaxation is the same as a whole shipment's, so the LP bound holds for both.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ortools.linear_solver import pywraplp
+from ortools.sat.python import cp_model
+
+from routing.plan.columns import Column
+from routing.plan.resources import Resource
+
+# CP-SAT wants integers, scaled once here: usage in hundredths of a TEU, money in whole USD.
+TEU_SCALE = 100
+MAX_OBJECTIVE_USD = 2**52  # CP-SAT coefficients must stay well inside int64
+
+
+class LinearMaster:
+    """The restricted master LP, grown a column at a time and re-solved warm by GLOP."""
+
+    def __init__(self, penalties: Sequence[float]) -> None:
+        self.solver = pywraplp.Solver.CreateSolver("GLOP")
+        self.objective = self.solver.Objective()
+        self.convexity = []
+        self.capacity: dict[Resource, pywraplp.Constraint] = {}
+        for penalty in penalties:
+            row = self.solver.Constraint(1.0, 1.0)
+            unplanned = self.solver.NumVar(0.0, 1.0, "")
+            row.SetCoefficient(unplanned, 1.0)
+            self.objective.SetCoefficient(unplanned, penalty)
+            self.convexity.append(row)
+        self.objective.SetMinimization()
+
+    def add(self, shipment: int, column: Column) -> None:
+        var = self.solver.NumVar(0.0, 1.0, "")
+        self.objective.SetCoefficient(var, column.objective_usd)
+        self.convexity[shipment].SetCoefficient(var, 1.0)
+        for resource, amount in column.usage:
+            row = self.capacity.get(resource)
+            if row is None:
+                row = self.capacity[resource] = self.solver.Constraint(
+                    -math.inf, resource.capacity_teu
+                )
+            row.SetCoefficient(var, amount)
+
+    def solve(self) -> tuple[float, list[float], dict[Resource, float]] | None:
+        """The LP value, each shipment's dual and the positive capacity prices."""
+        if self.solver.Solve() != pywraplp.Solver.OPTIMAL:
+            return None
+        duals = [row.dual_value() for row in self.convexity]
+        prices = {
+            r: -row.dual_value() for r, row in self.capacity.items() if row.dual_value() < -1e-9
+        }
+        return self.objective.Value(), duals, prices
+
+
+@dataclass(frozen=True)
+class IntegerPlan:
+    """Per shipment: ``(column, TEU-equivalent)`` lots, empty when unplanned."""
+
+    lots: list[list[tuple[int, float]]]
+    status: str  # optimal | feasible | timeout | none
+    bound_usd: float  # the solver's bound over the columns it was given
+
+
+@dataclass(frozen=True)
+class MasterInput:
+    columns: Sequence[Sequence[Column]]
+    penalties: Sequence[float]
+    teu: Sequence[float]
+    lot_sizes: Sequence[int | None]  # whole TEU a split shipment has; None: it travels whole
+    min_lot: Sequence[int]
+    hint: Sequence[int | None]
+
+
+def _loads(data: MasterInput) -> dict[Resource, float]:
+    total: dict[Resource, float] = defaultdict(float)
+    for cols in data.columns:
+        for column in cols:
+            for resource, amount in column.usage:
+                total[resource] += amount
+    return total
+
+
+def solve_mip(data: MasterInput, time_limit_s: float, relative_gap: float) -> IntegerPlan:
+    """The integer plan with HiGHS through OR-Tools' linear solver."""
+    solver = pywraplp.Solver.CreateSolver("HIGHS")
+    if solver is None:  # pragma: no cover - every supported OR-Tools wheel has HiGHS
+        raise RuntimeError("OR-Tools was built without HiGHS")
+    objective = solver.Objective()
+    picks: list[list[tuple[int, pywraplp.Variable]]] = []
+    skips: list[pywraplp.Variable] = []
+    rows: dict[Resource, list[tuple[pywraplp.Variable, float]]] = defaultdict(list)
+    for i, cols in enumerate(data.columns):
+        skip = solver.BoolVar("")
+        objective.SetCoefficient(skip, data.penalties[i])
+        skips.append(skip)
+        size = data.lot_sizes[i]
+        row: list[tuple[int, pywraplp.Variable]] = []
+        terms: list[tuple[pywraplp.Variable, float]] = [(skip, float(size or 1))]
+        for c, column in enumerate(cols):
+            if column.objective_usd >= data.penalties[i]:
+                continue  # never better than leaving the shipment unplanned
+            if size is None:
+                var = solver.BoolVar("")
+                share = 1.0
+            else:
+                var = solver.IntVar(0.0, float(size), "")
+                used = solver.BoolVar("")
+                solver.Add(var <= size * used)
+                solver.Add(var >= data.min_lot[i] * used)
+                share = 1.0 / size
+            objective.SetCoefficient(var, column.objective_usd * share)
+            for resource, amount in column.usage:
+                rows[resource].append((var, amount * share))
+            row.append((c, var))
+            terms.append((var, 1.0))
+        solver.Add(solver.Sum([coef * var for var, coef in terms]) == float(size or 1))
+        picks.append(row)
+    loads = _loads(data)
+    for resource, uses in rows.items():
+        if loads[resource] > resource.capacity_teu + 1e-9:
+            solver.Add(solver.Sum([coef * var for var, coef in uses]) <= resource.capacity_teu)
+    objective.SetMinimization()
+    # No SetHint: OR-Tools 9.x crashes passing a hint to HiGHS; the greedy plan stays the floor.
+    solver.SuppressOutput()
+    solver.SetSolverSpecificParametersAsString("output_flag=false\n")
+    solver.SetTimeLimit(max(1, int(time_limit_s * 1000)))
+    params = pywraplp.MPSolverParameters()
+    params.SetDoubleParam(params.RELATIVE_MIP_GAP, relative_gap)
+    code = solver.Solve(params)
+    if code not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
+        return IntegerPlan([], "none", -math.inf)
+    lots: list[list[tuple[int, float]]] = []
+    for i, row in enumerate(picks):
+        size = data.lot_sizes[i]
+        chosen: list[tuple[int, float]] = []
+        for c, var in row:
+            value = round(var.solution_value())
+            if value > 0:
+                chosen.append((c, data.teu[i] if size is None else value * data.teu[i] / size))
+        lots.append(chosen)
+    status = "optimal" if code == pywraplp.Solver.OPTIMAL else "timeout"
+    return IntegerPlan(lots, status, float(objective.BestBound()))
+
+
+def solve_cp_sat(
+    data: MasterInput, time_limit_s: float, relative_gap: float, *, workers: int, seed: int
+) -> IntegerPlan:
+    """The integer plan with CP-SAT (integer usage and USD, scaled in one place above)."""
+    model = cp_model.CpModel()
+    picks: list[list[tuple[int, cp_model.IntVar]]] = []
+    # per resource: (variable, its usage per unit, its largest value)
+    load: dict[Resource, list[tuple[cp_model.IntVar, int, int]]] = defaultdict(list)
+    terms: list[tuple[cp_model.IntVar, int]] = []
+    for i, cols in enumerate(data.columns):
+        size = data.lot_sizes[i]
+        unplanned = model.new_bool_var("")
+        terms.append((unplanned, _usd(data.penalties[i])))
+        row: list[tuple[int, cp_model.IntVar]] = []
+        for c, column in enumerate(cols):
+            if column.objective_usd >= data.penalties[i]:
+                continue
+            if size is None:
+                var = model.new_bool_var("")
+                model.add_hint(var, data.hint[i] == c)
+                terms.append((var, _usd(column.objective_usd)))
+                for resource, amount in column.usage:
+                    load[resource].append((var, math.ceil(amount * TEU_SCALE - 1e-9), 1))
+            else:
+                var = model.new_int_var(0, size, "")
+                used = model.new_bool_var("")
+                model.add(var <= size * used)
+                model.add(var >= data.min_lot[i] * used)
+                model.add_hint(var, size if data.hint[i] == c else 0)
+                terms.append((var, _usd(column.objective_usd / size)))
+                for resource, amount in column.usage:
+                    load[resource].append((var, math.ceil(amount / size * TEU_SCALE - 1e-9), size))
+            row.append((c, var))
+        model.add(sum(var for _, var in row) + (size or 1) * unplanned == (size or 1))
+        model.add_hint(unplanned, data.hint[i] is None)
+        picks.append(row)
+    for resource, uses in load.items():
+        capacity = math.floor(resource.capacity_teu * TEU_SCALE + 1e-9)
+        if sum(amount * upper for _, amount, upper in uses) > capacity:
+            model.add(sum(amount * var for var, amount, _ in uses) <= capacity)
+    model.minimize(sum(coef * var for var, coef in terms))
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = time_limit_s
+    solver.parameters.num_workers = workers
+    solver.parameters.random_seed = seed
+    solver.parameters.relative_gap_limit = relative_gap
+    code = solver.solve(model)
+    if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return IntegerPlan([], "none", -math.inf)
+    lots: list[list[tuple[int, float]]] = []
+    for i, row in enumerate(picks):
+        size = data.lot_sizes[i]
+        chosen: list[tuple[int, float]] = []
+        for c, var in row:
+            value = solver.value(var)
+            if value > 0:
+                chosen.append((c, data.teu[i] if size is None else value * data.teu[i] / size))
+        lots.append(chosen)
+    status = "optimal" if code == cp_model.OPTIMAL else "timeout"
+    return IntegerPlan(lots, status, float(solver.best_objective_bound))
+
+
+def _usd(value: float) -> int:
+    return int(min(round(value), MAX_OBJECTIVE_USD))
