@@ -12,8 +12,10 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from ortools.linear_solver import pywraplp
+from ortools.math_opt.python import mathopt
 from ortools.sat.python import cp_model
 
 from routing.plan.columns import Column
@@ -92,65 +94,69 @@ def _loads(data: MasterInput) -> dict[Resource, float]:
 
 
 def solve_mip(data: MasterInput, time_limit_s: float, relative_gap: float) -> IntegerPlan:
-    """The integer plan with HiGHS through OR-Tools' linear solver."""
-    solver = pywraplp.Solver.CreateSolver("HIGHS")
-    if solver is None:  # pragma: no cover - every supported OR-Tools wheel has HiGHS
-        raise RuntimeError("OR-Tools was built without HiGHS")
-    objective = solver.Objective()
-    picks: list[list[tuple[int, pywraplp.Variable]]] = []
-    skips: list[pywraplp.Variable] = []
-    rows: dict[Resource, list[tuple[pywraplp.Variable, float]]] = defaultdict(list)
+    """The integer plan with HiGHS through OR-Tools' MathOpt.
+
+    (MathOpt, not the older linear solver wrapper: that one reports a HiGHS run stopped by the
+    time limit as having no solution, even when HiGHS holds one.)
+    """
+    model = mathopt.Model(name="plan")
+    picks: list[list[tuple[int, mathopt.Variable]]] = []
+    rows: dict[Resource, list[tuple[mathopt.Variable, float]]] = defaultdict(list)
+    objective: list[mathopt.LinearExpression | mathopt.Variable] = []
+    hint: dict[mathopt.Variable, float] = {}
     for i, cols in enumerate(data.columns):
-        skip = solver.BoolVar("")
-        objective.SetCoefficient(skip, data.penalties[i])
-        skips.append(skip)
         size = data.lot_sizes[i]
-        row: list[tuple[int, pywraplp.Variable]] = []
-        terms: list[tuple[pywraplp.Variable, float]] = [(skip, float(size or 1))]
+        skip = model.add_binary_variable()
+        objective.append(data.penalties[i] * skip)
+        hint[skip] = 1.0 if data.hint[i] is None else 0.0
+        row: list[tuple[int, mathopt.Variable]] = []
         for c, column in enumerate(cols):
             if column.objective_usd >= data.penalties[i]:
                 continue  # never better than leaving the shipment unplanned
             if size is None:
-                var = solver.BoolVar("")
+                var = model.add_binary_variable()
                 share = 1.0
             else:
-                var = solver.IntVar(0.0, float(size), "")
-                used = solver.BoolVar("")
-                solver.Add(var <= size * used)
-                solver.Add(var >= data.min_lot[i] * used)
+                var = model.add_integer_variable(lb=0.0, ub=float(size))
+                used = model.add_binary_variable()
+                model.add_linear_constraint(var <= size * used)
+                model.add_linear_constraint(var >= data.min_lot[i] * used)
                 share = 1.0 / size
-            objective.SetCoefficient(var, column.objective_usd * share)
+                hint[used] = 1.0 if data.hint[i] == c else 0.0
+            objective.append(column.objective_usd * share * var)
             for resource, amount in column.usage:
                 rows[resource].append((var, amount * share))
             row.append((c, var))
-            terms.append((var, 1.0))
-        solver.Add(solver.Sum([coef * var for var, coef in terms]) == float(size or 1))
+            hint[var] = float(size or 1) if data.hint[i] == c else 0.0
+        whole = float(size or 1)
+        model.add_linear_constraint(mathopt.fast_sum(v for _, v in row) + whole * skip == whole)
         picks.append(row)
     loads = _loads(data)
     for resource, uses in rows.items():
         if loads[resource] > resource.capacity_teu + 1e-9:
-            solver.Add(solver.Sum([coef * var for var, coef in uses]) <= resource.capacity_teu)
-    objective.SetMinimization()
-    # No SetHint: OR-Tools 9.x crashes passing a hint to HiGHS; the greedy plan stays the floor.
-    solver.SuppressOutput()
-    solver.SetSolverSpecificParametersAsString("output_flag=false\n")
-    solver.SetTimeLimit(max(1, int(time_limit_s * 1000)))
-    params = pywraplp.MPSolverParameters()
-    params.SetDoubleParam(params.RELATIVE_MIP_GAP, relative_gap)
-    code = solver.Solve(params)
-    if code not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
+            model.add_linear_constraint(
+                mathopt.fast_sum(coef * var for var, coef in uses) <= resource.capacity_teu
+            )
+    model.minimize(mathopt.fast_sum(objective))
+    params = mathopt.SolveParameters(
+        time_limit=timedelta(seconds=time_limit_s), relative_gap_tolerance=relative_gap
+    )
+    hints = mathopt.ModelSolveParameters(solution_hints=[mathopt.SolutionHint(hint)])
+    result = mathopt.solve(model, mathopt.SolverType.HIGHS, params=params, model_params=hints)
+    if not result.has_primal_feasible_solution():
         return IntegerPlan([], "none", -math.inf)
+    values = result.variable_values()
     lots: list[list[tuple[int, float]]] = []
     for i, row in enumerate(picks):
         size = data.lot_sizes[i]
         chosen: list[tuple[int, float]] = []
         for c, var in row:
-            value = round(var.solution_value())
+            value = round(values[var])
             if value > 0:
                 chosen.append((c, data.teu[i] if size is None else value * data.teu[i] / size))
         lots.append(chosen)
-    status = "optimal" if code == pywraplp.Solver.OPTIMAL else "timeout"
-    return IntegerPlan(lots, status, float(objective.BestBound()))
+    optimal = result.termination.reason == mathopt.TerminationReason.OPTIMAL
+    return IntegerPlan(lots, "optimal" if optimal else "timeout", float(result.dual_bound()))
 
 
 def solve_cp_sat(
