@@ -2,7 +2,8 @@
 
 Columns: ``id, origin, destination`` and either ``teu`` (optional ``weight_t`` gross) or
 ``pieces, length_m, width_m, height_m, weight_t``; ``ready, due`` (YYYY-MM-DD); optional
-``value_usd, priority, avoid_countries`` (``;``-separated ISO codes).
+``value_usd, priority, avoid_countries`` (``;``-separated ISO codes), ``split`` (true/false: the
+plan may send the shipment in lots).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import Any
 from graphs.errors import DataPackError, InputError, UnknownPlaceError
 from graphs.network import Network
 from routing.model import Cargo, Shipment
-from routing.plan import Plan
+from routing.plan import Plan, ShipmentResult
+from routing.route import Route
 
 MAX_SHIPMENT_ROWS = 20_000
 REQUIRED = ("id", "origin", "destination", "ready")
@@ -30,7 +32,10 @@ OPTIONAL = (
     "value_usd",
     "priority",
     "avoid_countries",
+    "split",
 )
+_TRUE = ("true", "yes", "1")
+_FALSE = ("false", "no", "0", "")
 _NUMBERS = ("teu", "length_m", "width_m", "height_m", "weight_t", "value_usd")
 
 
@@ -123,6 +128,9 @@ def _shipment(row: dict[str, str], network: Network, file: str, line: int) -> Sh
             priority = int(row["priority"])
         except ValueError:
             raise fail("priority", f"'{row['priority'][:40]}' is not a whole number") from None
+    split_text = (row.get("split") or "").strip().lower()
+    if split_text not in _TRUE + _FALSE:
+        raise fail("split", f"'{split_text[:40]}' is not true or false")
     for column in ("origin", "destination"):
         try:
             network.resolve(row[column])
@@ -149,6 +157,7 @@ def _shipment(row: dict[str, str], network: Network, file: str, line: int) -> Sh
             avoid_countries=tuple(
                 c for c in row.get("avoid_countries", "").replace(",", ";").split(";") if c.strip()
             ),
+            split=split_text in _TRUE,
         )
     except InputError as exc:
         column = (exc.field or "id").removeprefix("cargo.")
@@ -166,6 +175,7 @@ def spreadsheet_safe(value: Any) -> Any:
 PLAN_COLUMNS = (
     "id",
     "status",
+    "teu_equivalent",
     "late_days",
     "reason",
     "ready",
@@ -182,33 +192,46 @@ PLAN_COLUMNS = (
 
 
 def plan_rows(plan: Plan) -> list[dict[str, Any]]:
+    """One row per shipment, or per lot of a shipment the plan splits."""
     rows = []
     for result in plan.shipments:
-        route = result.route.to_dict() if result.route else None
-        totals: dict[str, Any] = route["totals"] if route else {}
-        rows.append(
-            {
-                "id": result.id,
-                "status": result.status,
-                "late_days": round(result.late_days, 3),
-                "reason": result.reason or "",
-                "ready": route["ready"] if route else "",
-                "depart": route["depart"] if route else "",
-                "arrive": route["arrive"] if route else "",
-                "transit_days": totals.get("transit_days", ""),
-                "cost_usd": totals.get("cost_usd", ""),
-                "co2e_kg": totals.get("co2e_kg", ""),
-                "distance_km": totals.get("distance_km", ""),
-                "countries": "-".join(route["countries"]) if route else "",
-                "modes": ";".join(route["modes"]) if route else "",
-                "crossings": ";".join(route["crossings"]) if route else "",
-            }
-        )
+        lots: list[tuple[Route | None, float, float]] = [
+            (lot.route, lot.teu, lot.late_days) for lot in result.lots
+        ] or [(result.route, result.teu, result.late_days)]
+        for lot_route, teu, late_days in lots:
+            rows.append(_plan_row(result, lot_route, teu, late_days))
     return rows
 
 
+def _plan_row(
+    result: ShipmentResult, route_taken: Route | None, teu: float, late_days: float
+) -> dict[str, Any]:
+    route = route_taken.to_dict() if route_taken else None
+    totals: dict[str, Any] = route["totals"] if route else {}
+    status = result.status
+    if result.lots:  # a lot is late or on time by its own arrival
+        status = "late" if late_days > 1e-9 else "on_time"
+    return {
+        "id": result.id,
+        "status": status,
+        "teu_equivalent": round(teu, 3),
+        "late_days": round(late_days, 3),
+        "reason": result.reason or "",
+        "ready": route["ready"] if route else "",
+        "depart": route["depart"] if route else "",
+        "arrive": route["arrive"] if route else "",
+        "transit_days": totals.get("transit_days", ""),
+        "cost_usd": totals.get("cost_usd", ""),
+        "co2e_kg": totals.get("co2e_kg", ""),
+        "distance_km": totals.get("distance_km", ""),
+        "countries": "-".join(route["countries"]) if route else "",
+        "modes": ";".join(route["modes"]) if route else "",
+        "crossings": ";".join(route["crossings"]) if route else "",
+    }
+
+
 def plan_csv(plan: Plan) -> str:
-    """One row per shipment, safe to open in a spreadsheet."""
+    """One row per shipment (per lot of a split one), safe to open in a spreadsheet."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=PLAN_COLUMNS, lineterminator="\n")
     writer.writeheader()

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from graphs.errors import InputError
 from graphs.records import Mode
 from routing.model import MAX_PIECES, MAX_TEU, Cargo, Objective, Shipment, parse_datetime
+from routing.plan import PlanSettings
 from routing.routes import MAX_ALTERNATIVES
 from routing.tours import Delivery
 from service.settings import PACK_NAME
@@ -169,6 +170,7 @@ class ShipmentIn(BaseModel):
     value_usd: float | None = Field(default=None, gt=0, le=1e12)
     priority: int = Field(default=1, ge=1, le=10)
     avoid_countries: list[Country] = Field(default_factory=list, max_length=100)
+    split: bool = False
 
 
 class PlanRequest(BaseModel):
@@ -218,6 +220,16 @@ class PlanRequest(BaseModel):
     )
     scenario: dict[str, Any] | None = None
     network: PackName | None = None
+    settings: dict[str, Any] | None = Field(
+        default=None,
+        description="Plan settings (routing.plan.PlanSettings): late_usd_per_teu_day, "
+        "unplanned_usd_per_teu, horizon_weeks, alternatives, relative_gap, split, min_lot_teu, "
+        "columns, master.",
+    )
+
+    def to_settings(self) -> PlanSettings:
+        """The plan settings, validated where they are declared; errors name ``settings.<name>``."""
+        return PlanSettings.from_mapping(self.settings or {})
 
     def to_shipments(self) -> list[Shipment]:
         """The domain shipments; an ``InputError`` names ``shipments.<i>.<field>``."""
@@ -243,6 +255,7 @@ class PlanRequest(BaseModel):
                         value_usd=item.value_usd,
                         priority=item.priority,
                         avoid_countries=tuple(item.avoid_countries),
+                        split=item.split,
                     )
                 )
             except InputError as exc:

@@ -71,9 +71,18 @@ class PlanSettings:
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any]) -> PlanSettings:
-        """Settings from a mapping of field names (a request body): unknown names are errors."""
-        known = {f.name for f in fields(cls)}
+        """Settings a user may give (a request body's ``settings``); any other name is an error."""
+        if not isinstance(values, dict):
+            raise InputError("must be a mapping of setting names to values", "settings")
         for name in values:
-            if name not in known:
-                raise InputError(f"unknown setting (known: {', '.join(sorted(known))})", name)
-        return cls(**values)
+            if name not in USER_SETTINGS:
+                known = ", ".join(USER_SETTINGS)
+                raise InputError(f"unknown setting (known: {known})", f"settings.{name}")
+        try:
+            return cls(**values)
+        except InputError as exc:
+            raise InputError(exc.detail, f"settings.{exc.field}") from None
+
+
+# What users set through the CLI and HTTP (the solver's threads and seed are the server's).
+USER_SETTINGS = tuple(f.name for f in fields(PlanSettings) if f.name not in ("workers", "seed"))
