@@ -239,16 +239,20 @@ def _generate(problem: _Problem, stop: Stop, budget_s: float) -> _Bound:
             priced += 1
             shipment = problem.shipments[i]
             dual = duals[i]
-            cap = dual - _TOLERANCE * max(1.0, abs(dual))
+            improving = dual - _TOLERANCE * max(1.0, abs(dual))  # a column worth adding
             least = math.inf
             for k, low in enumerate(problem.lower[i]):
-                if low >= cap:
+                if low >= improving:
                     least = min(least, low)
                     continue
-                found = pricer.best(i, shipment, problem.teu[i], k, weekly, departures, cap)
+                found = pricer.best(i, shipment, problem.teu[i], k, weekly, departures, dual)
                 bound.searches += 1
                 least = min(least, found.value_usd)
-                if found.column is not None and problem.add(i, found.column):
+                if (
+                    found.column is not None
+                    and found.value_usd < improving
+                    and problem.add(i, found.column)
+                ):
                     master.add(i, found.column)
                     added += 1
             best[i] = min(problem.penalties[i], max(best[i], least))
