@@ -390,6 +390,8 @@ class _Search:
         if q.objective == "co2e":
             return label.co2 + self.h_co2[state] * self.co2_scale
         if q.objective == "cost":
+            if q.prices is not None:  # lateness priced at arrival, from the soonest arrival
+                h_cost += q.terms.teu * q.prices.arrival(label.t + self.h_hours[state])
             return label.primary + h_cost
         carbon = q.carbon_price_usd_per_t * self.h_co2[state] * self.co2_scale / 1000
         hours = label.t + self.h_hours[state]
