@@ -4,7 +4,7 @@
 
 Two cases per size, each in a fresh subprocess (so peak memory is that case's own):
 
-- ``scarce``: the project plans against its booked share of each capacity (``--share``: 2 %
+- ``scarce``: the project plans against its booked share of each capacity (``--share``: 8 %
   for 1,000 shipments, scaled with the number of shipments so that load over capacity stays the
   same at every size; a service gets four times that share, as a project books whole wagons).
   Figures: wall time, peak RSS, the proven gap (objective against the proven bound), the gap

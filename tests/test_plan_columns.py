@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -161,3 +162,32 @@ def test_settings_are_validated_once_with_the_name(values: dict[str, object], fi
     with pytest.raises(InputError) as caught:
         PlanSettings.from_mapping(values)
     assert caught.value.field == field
+
+
+def test_cli_plan_takes_the_settings_and_the_split_column(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from routing.cli import app
+
+    pack = str(PACKS / "tiny")
+    ships = tmp_path / "ships.csv"
+    ships.write_text(
+        "id,origin,destination,teu,ready,due,split\nbig,alpha,gamma,150,2026-12-05,2026-12-10,yes\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "plan.csv"
+    runner = CliRunner()
+    args = ["plan", str(ships), "-o", str(out), "--network", pack, "--min-lot-teu", "10"]
+    result = runner.invoke(app, [*args, "--horizon-weeks", "0", "--relative-gap", "0"])
+    assert result.exit_code == 0, result.output
+    assert "proven bound" in result.output and "greedy baseline" in result.output
+    rows = out.read_text(encoding="utf-8").splitlines()
+    assert len(rows) >= 3 and all(row.startswith("big,") for row in rows[1:])  # a row per lot
+    result = runner.invoke(app, [*args, "--horizon-weeks", "13"])
+    assert result.exit_code == 2 and "--horizon-weeks" in result.output
+    ships.write_text(
+        "id,origin,destination,teu,ready,split\nbig,alpha,gamma,150,2026-12-05,maybe\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, [*args])
+    assert result.exit_code == 2 and "column 'split'" in result.output
