@@ -22,13 +22,16 @@ class PlanSettings:
     of the proven bound. ``split``: every container shipment may travel in lots of at least
     ``min_lot_teu`` (a shipment's own ``split`` also turns it on). ``columns``: generate
     columns (and prove a bound); off, the plan chooses among the candidate routes only.
-    ``master``: the solver of the integer plan over the columns.
+    ``master``: the solver of the integer plan over the columns. ``alternatives``: corridor
+    alternatives searched for the first columns of each shipment (with the cheapest and the
+    fastest route); column generation adds other routes where capacity calls for them, so none
+    are needed, but the candidate-only plan (``columns=False``) chooses among these alone.
     """
 
     late_usd_per_teu_day: float = 250.0
     unplanned_usd_per_teu: float = 25_000.0
     horizon_weeks: int = 2
-    alternatives: int = 3
+    alternatives: int = 0  # corridor alternatives among the first columns (see the docstring)
     relative_gap: float = 0.001
     split: bool = False
     min_lot_teu: float = 1.0
