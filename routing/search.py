@@ -612,7 +612,8 @@ class _Search:
             if crossing is None and not self.closed:  # most links: one move step, no wait
                 arrive = label.t + hours
                 move = _move(link, None, label.t, arrive, cost, co2)
-                cost += self._priced((move,))
+                if q.prices is not None:
+                    cost += self._priced((move,))
                 self.add(label, succ, (move,), "move", arrive, cost, co2, link.distance_km, entered)
                 return
             t = self._clear_to_pass(label.t, link, crossing)
