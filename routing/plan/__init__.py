@@ -256,13 +256,12 @@ def _generate(problem: _Problem, stop: Stop, budget_s: float) -> _Bound:
                     master.add(i, found.column)
                     added += 1
             best[i] = min(problem.penalties[i], max(best[i], least))
-        if priced < len(routable):
-            continue  # not every shipment priced against these duals: no bound from them
+        # Valid for any prices: a shipment not priced this round counts at its floor.
         lagrangian = sum(best) - sum(r.capacity_teu * p for r, p in prices.items())
         if lagrangian > bound.value:
             bound.value = lagrangian
             bound.method = "Lagrangian bound of column generation (stopped by the time limit)"
-        if added == 0:
+        if priced == len(routable) and added == 0:
             bound.converged = True
             bound.method = "LP relaxation over every route and start (column generation)"
             break
