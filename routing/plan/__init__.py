@@ -38,7 +38,13 @@ from routing.plan.columns import (
     split_prices,
     storage_usd,
 )
-from routing.plan.master import LinearMaster, MasterInput, solve_cp_sat, solve_mip
+from routing.plan.master import (
+    LinearMaster,
+    MasterInput,
+    seconds_left,
+    solve_cp_sat,
+    solve_mip,
+)
 from routing.plan.resources import Resource, iso_week, resource_use, route_usage
 from routing.plan.result import Lot, Plan, ShipmentResult, gap, plan_deltas
 from routing.plan.settings import MASTERS, PlanSettings
@@ -213,14 +219,18 @@ def _generate(problem: _Problem, stop: Stop, budget_s: float) -> _Bound:
             master.add(i, column)
     pricer = Pricer(network, settings)
     started = time.monotonic()
+
+    def elapsed() -> float:
+        return time.monotonic() - started
+
     floors = [
         min(p, min(low, default=math.inf))
         for p, low in zip(problem.penalties, problem.lower, strict=True)
     ]
     routable = [i for i in range(len(problem.shipments)) if problem.reasons[i] is None]
     turn = 0  # where the next round of pricing starts, so that every shipment gets its turn
-    while routable and not stop() and time.monotonic() - started < budget_s:
-        solved = master.solve()
+    while routable and not stop() and elapsed() < budget_s:
+        solved = master.solve(min(seconds_left(stop, budget_s), budget_s - elapsed()))
         if solved is None:
             break
         lp_value, duals, prices = solved
@@ -232,7 +242,7 @@ def _generate(problem: _Problem, stop: Stop, budget_s: float) -> _Bound:
         # Partial pricing: re-solve the LP once a batch of columns is in, rather than price
         # every shipment against duals that the first columns already changed.
         while priced < len(routable) and added < COLUMNS_PER_ROUND:
-            if stop() or time.monotonic() - started >= budget_s:
+            if stop() or elapsed() >= budget_s:
                 break
             i = routable[turn]
             turn = (turn + 1) % len(routable)
@@ -307,12 +317,16 @@ def plan(
         bound = _Bound(problem.relaxed_bound(), "relaxation without capacity")
     sizes, minimum = problem.lot_sizes()
     data = MasterInput(problem.columns, problem.penalties, problem.teu, sizes, minimum, greedy)
-    remaining = max(0.05, stop.remaining_s() or 0.0)
     if settings.master == "mip":
-        integer = solve_mip(data, remaining, settings.relative_gap)
+        integer = solve_mip(data, stop, time_limit_s, settings.relative_gap)
     else:
         integer = solve_cp_sat(
-            data, remaining, settings.relative_gap, workers=settings.workers, seed=settings.seed
+            data,
+            stop,
+            time_limit_s,
+            settings.relative_gap,
+            workers=settings.workers,
+            seed=settings.seed,
         )
     lots: Sequence[Sequence[tuple[int, float]]] = integer.lots
     value = _value(problem, lots) if integer.lots else math.inf

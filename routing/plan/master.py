@@ -20,6 +20,7 @@ from ortools.sat.python import cp_model
 
 from routing.plan.columns import Column
 from routing.plan.resources import Resource
+from routing.stopping import Stop
 
 # CP-SAT wants integers, scaled once here: usage in hundredths of a TEU, money in whole USD.
 TEU_SCALE = 100
@@ -54,8 +55,9 @@ class LinearMaster:
                 )
             row.SetCoefficient(var, amount)
 
-    def solve(self) -> tuple[float, list[float], dict[Resource, float]] | None:
+    def solve(self, time_limit_s: float) -> tuple[float, list[float], dict[Resource, float]] | None:
         """The LP value, each shipment's dual and the positive capacity prices."""
+        self.solver.SetTimeLimit(max(1, int(time_limit_s * 1000)))
         if self.solver.Solve() != pywraplp.Solver.OPTIMAL:
             return None
         duals = [row.dual_value() for row in self.convexity]
@@ -93,7 +95,13 @@ def _loads(data: MasterInput) -> dict[Resource, float]:
     return total
 
 
-def solve_mip(data: MasterInput, time_limit_s: float, relative_gap: float) -> IntegerPlan:
+def seconds_left(stop: Stop, fallback_s: float) -> float:
+    """Seconds a solver may still take (at least a moment, so it can return what it has)."""
+    left = stop.remaining_s()
+    return max(0.05, fallback_s if left is None else left)
+
+
+def solve_mip(data: MasterInput, stop: Stop, fallback_s: float, relative_gap: float) -> IntegerPlan:
     """The integer plan with HiGHS through OR-Tools' MathOpt.
 
     (MathOpt, not the older linear solver wrapper: that one reports a HiGHS run stopped by the
@@ -138,8 +146,10 @@ def solve_mip(data: MasterInput, time_limit_s: float, relative_gap: float) -> In
                 mathopt.fast_sum(coef * var for var, coef in uses) <= resource.capacity_teu
             )
     model.minimize(mathopt.fast_sum(objective))
+    # The limit is what is left now that the model is built (that takes seconds at 10,000).
     params = mathopt.SolveParameters(
-        time_limit=timedelta(seconds=time_limit_s), relative_gap_tolerance=relative_gap
+        time_limit=timedelta(seconds=seconds_left(stop, fallback_s)),
+        relative_gap_tolerance=relative_gap,
     )
     hints = mathopt.ModelSolveParameters(solution_hints=[mathopt.SolutionHint(hint)])
     result = mathopt.solve(model, mathopt.SolverType.HIGHS, params=params, model_params=hints)
@@ -160,7 +170,13 @@ def solve_mip(data: MasterInput, time_limit_s: float, relative_gap: float) -> In
 
 
 def solve_cp_sat(
-    data: MasterInput, time_limit_s: float, relative_gap: float, *, workers: int, seed: int
+    data: MasterInput,
+    stop: Stop,
+    fallback_s: float,
+    relative_gap: float,
+    *,
+    workers: int,
+    seed: int,
 ) -> IntegerPlan:
     """The integer plan with CP-SAT (integer usage and USD, scaled in one place above)."""
     model = cp_model.CpModel()
@@ -201,7 +217,7 @@ def solve_cp_sat(
             model.add(sum(amount * var for var, amount, _ in uses) <= capacity)
     model.minimize(sum(coef * var for var, coef in terms))
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = time_limit_s
+    solver.parameters.max_time_in_seconds = seconds_left(stop, fallback_s)
     solver.parameters.num_workers = workers
     solver.parameters.random_seed = seed
     solver.parameters.relative_gap_limit = relative_gap
