@@ -191,3 +191,26 @@ def test_cli_plan_takes_the_settings_and_the_split_column(tmp_path: Path) -> Non
     )
     result = runner.invoke(app, [*args])
     assert result.exit_code == 2 and "column 'split'" in result.output
+
+
+def test_pricing_values_a_route_as_the_plan_does(tiny: Network) -> None:
+    """The search's priced value of the route it returns equals the route's cost, lateness and
+    the prices of the resources ``route_usage`` finds on it: the two accountings agree."""
+    from routing.plan.columns import Pricer, split_prices
+    from routing.plan.resources import Resource
+
+    shipment = Shipment("alpha", "gamma", Cargo(teu=30), ready="2026-12-05", due="2026-12-08")
+    prices = {
+        Resource("alpha-gamma-train", "2026-12-07T06:00:00Z", 100): 50.0,
+        Resource("tiny-road", "2026-W50", 300): 20.0,
+        Resource("tiny-rail", "2026-W50", 700): 5.0,
+    }
+    weekly, departures = split_prices(tiny, prices)
+    pricer = Pricer(tiny, PlanSettings())
+    for weeks in (0, 1):
+        found = pricer.best(0, shipment, 30.0, weeks, weekly, departures, 1e9)
+        assert found.column is not None
+        priced = sum(prices.get(r, 0.0) * amount for r, amount in found.column.usage)
+        assert priced > 0  # each start's best route pays a price (and is late)
+        assert found.column.late_days > 0
+        assert found.value_usd == pytest.approx(found.column.objective_usd + priced)
