@@ -776,6 +776,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 f"at most {settings.max_solver_seconds:g} s on this server",
                 value=body.time_limit_s,
             )
+        body.to_settings()  # a bad setting is a 422 now, not a failed job later
         net, directory = service.pack(body.network, ["body", "network"])
         shipments = body.to_shipments()
         _resolve_all(net, (name for s in shipments for name in (s.origin, s.destination)))
