@@ -541,6 +541,116 @@ def plan_command(
         raise typer.Exit(EXIT_INFEASIBLE)
 
 
+@app.command("sweep")
+def sweep_command(
+    shipments_csv: Annotated[Path, typer.Argument(metavar="SHIPMENTS.csv")],
+    draws: Annotated[int, typer.Option(help="Random worlds to draw (1-100,000).")] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed of the draws.")] = 0,
+    close_probability: Annotated[
+        float,
+        typer.Option(
+            "--close-probability",
+            help="Chance that a crossing is closed in any one ISO week (a stress test).",
+        ),
+    ] = 0.0,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            envvar="SILKROUTE_DASK_SCHEDULER",
+            help=(
+                "Dask scheduler address; default: a local cluster for this sweep; "
+                "'inline' runs the draws in this process."
+            ),
+        ),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Worker processes of the local cluster.")
+    ] = 2,
+    time_limit: Annotated[float, typer.Option("--time-limit", help="Planner seconds.")] = 30.0,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write JSON.")] = None,
+    tornado: Annotated[
+        Path | None, typer.Option("--tornado", help="Draw what made shipments late (PNG).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the sweep as JSON.")] = False,
+    network: NetworkOption = None,
+    scenario: ScenarioOption = None,
+) -> None:
+    """Plan the shipments, then replay the plan over random draws of border dwell, late
+    departures and closures: lateness, cost and the crossings that cause it."""
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
+
+    from routing.sweep import exposures, sweep
+
+    check_output(output, "-o")
+    check_output(tornado, "--tornado")
+    if not 0 < time_limit <= 3600:
+        fail("--time-limit: must be between 0 and 3600 seconds")
+    net = _load(network, scenario)
+    with user_errors():
+        shipments = _read_shipments_file(shipments_csv, net)
+        settings = PlanSettings()
+        result = _plan_with_progress(net, shipments, time_limit, "plan", settings)
+        stakes = exposures(result, shipments)
+        columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn())
+        with Progress(*columns, console=err, transient=True) as bar:
+            task = bar.add_task(f"sweep: {draws:,} draws", total=1)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            swept = sweep(
+                net,
+                stakes,
+                draws=draws,
+                seed=seed,
+                close_probability=close_probability,
+                late_usd_per_teu_day=settings.late_usd_per_teu_day,
+                scheduler=scheduler,
+                workers=workers,
+                progress=progress,
+            )
+    data = swept.to_dict()
+    if output is not None:
+        write_json(output, data)
+    if tornado is not None:
+        from routing.charts import tornado_chart
+
+        write_atomic(tornado, lambda f: tornado_chart(swept, f), binary=True)
+    if as_json:
+        out.print_json(json.dumps(data), indent=1)
+        return
+    out.print(_sweep_text(data, len(shipments)))
+
+
+def _sweep_text(data: dict[str, Any], shipments: int) -> str:
+    late, usd = data["late_shipments"], data["lateness_usd"]
+    lines = [
+        f"{data['draws']:,} draws (seed {data['seed']}) over {len(data['shipments'])} planned "
+        f"routes of {shipments} shipments, in {data['solve_seconds']:.1f} s",
+        f"  late shipments: expected {data['expected_late_shipments']:.1f}; p50 {late['p50']:g}, "
+        f"p90 {late['p90']:g}",
+        f"  lateness penalty: p50 ${usd['p50']:,.0f}, p90 ${usd['p90']:,.0f}",
+        "  what made shipments late (late days per draw):",
+    ]
+    lines += [
+        f"    {driver['id']}: {driver['late_days_mean']:.2f}"
+        for driver in data["drivers"][:6]
+        if driver["late_days_mean"] > 0
+    ]
+    risky = sorted(
+        (s for s in data["shipments"] if s["on_time_probability"] is not None),
+        key=lambda s: s["on_time_probability"],
+    )[:8]
+    if risky:
+        lines.append("  least sure to be on time:")
+        lines += [
+            f"    {s['id']}: {s['on_time_probability']:.0%} on time, late p90 "
+            f"{s['late_days_p90']:.1f} days"
+            for s in risky
+        ]
+    return "\n".join(escape(clean(line)) for line in lines)
+
+
 def _read_shipments_file(path: Path, net: Network) -> list[Any]:
     text = read_text(path)  # at most 64 MB, a byte-order mark dropped
     return read_shipments(io.StringIO(text, newline=""), net, file=path.name)
