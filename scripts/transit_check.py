@@ -89,9 +89,10 @@ def main() -> None:
     text = "\n".join(compare(args.ready, args.draws)) + "\n"
     heading = (
         "# Modelled transit times against published ones\n\n"
-        "Made by `python scripts/transit_check.py --out docs/transit-times.md`: 1 FEU on the time\n"
-        f"objective, ready {args.ready}, over the modes of the published service; the p10–p90 band\n"
-        f"is the route's arrival forecast ({args.draws:,} draws, seed 0). Sources are in\n"
+        "Made by `python scripts/transit_check.py --out docs/transit-times.md`: 1 FEU on the\n"
+        f"time objective, ready {args.ready}, over the modes of the published service; the\n"
+        f"p10–p90 band is the route's arrival forecast ({args.draws:,} draws, seed 0). Sources\n"
+        "are in "
         "`docs/data/published-transit-times.csv`.\n\n"
     )
     if args.out:
