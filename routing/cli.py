@@ -37,12 +37,13 @@ from graphs.errors import (
     UnknownPlaceError,
 )
 from graphs.export import network_geojson, network_to_dict
+from graphs.places import gazetteer_hints
 from graphs.textfile import read_text
 from routing.geojson import plan_geojson, routes_geojson
 from routing.lastmile import place_name
 from routing.model import Cargo, Shipment
 from routing.options import option_default, option_help
-from routing.plan import Plan, plan, plan_deltas
+from routing.plan import Plan, PlanSettings, plan, plan_deltas
 from routing.route import Route, route_legs
 from routing.routes import Avoid, find_routes, thin_front
 from routing.scenario import SafeScenarioLoader, apply_scenario
@@ -545,6 +546,27 @@ def plan_command(
     ] = None,
     network: NetworkOption = None,
     scenario: ScenarioOption = None,
+    relative_gap: Annotated[
+        float, typer.Option("--relative-gap", help="Stop within this share of the proven bound.")
+    ] = PlanSettings.relative_gap,
+    split: Annotated[
+        bool, typer.Option("--split", help="Every container shipment may travel in lots.")
+    ] = False,
+    min_lot_teu: Annotated[
+        float, typer.Option("--min-lot-teu", help="Smallest lot of a split shipment.")
+    ] = PlanSettings.min_lot_teu,
+    horizon_weeks: Annotated[
+        int, typer.Option("--horizon-weeks", help="Latest start: ready + this many weeks.")
+    ] = PlanSettings.horizon_weeks,
+    late_usd_per_teu_day: Annotated[
+        float, typer.Option("--late-usd-per-teu-day", help="Penalty per TEU per day late.")
+    ] = PlanSettings.late_usd_per_teu_day,
+    unplanned_usd_per_teu: Annotated[
+        float, typer.Option("--unplanned-usd-per-teu", help="Penalty per TEU left unplanned.")
+    ] = PlanSettings.unplanned_usd_per_teu,
+    master: Annotated[
+        str, typer.Option("--master", help="Integer plan solver: mip (HiGHS) or cp-sat.")
+    ] = PlanSettings.master,
 ) -> None:
     """Plan many shipments together against shared capacity."""
     if output is not None and output.suffix.lower() not in (".json", ".csv", ".xlsx"):
@@ -559,9 +581,28 @@ def plan_command(
     base_net = _load(network)
     net = _load(network, scenario)
     with user_errors():
+        try:
+            settings = PlanSettings.from_mapping(
+                {
+                    "relative_gap": relative_gap,
+                    "split": split,
+                    "min_lot_teu": min_lot_teu,
+                    "horizon_weeks": horizon_weeks,
+                    "late_usd_per_teu_day": late_usd_per_teu_day,
+                    "unplanned_usd_per_teu": unplanned_usd_per_teu,
+                    "master": master,
+                }
+            )
+        except InputError as exc:
+            option = (exc.field or "").removeprefix("settings.").replace("_", "-")
+            fail(f"--{option}: {exc.detail}")
         shipments = _read_shipments_file(shipments_csv, net)
-        result = _plan_with_progress(net, shipments, time_limit, "plan")
-        base = _plan_with_progress(base_net, shipments, time_limit, "base") if compare else None
+        result = _plan_with_progress(net, shipments, time_limit, "plan", settings)
+        base = (
+            _plan_with_progress(base_net, shipments, time_limit, "base", settings)
+            if compare
+            else None
+        )
     print_plan_summary(net, result)
     if base is not None:
         out.print()
@@ -599,6 +640,116 @@ def plan_command(
         raise typer.Exit(EXIT_INFEASIBLE)
 
 
+@app.command("sweep")
+def sweep_command(
+    shipments_csv: Annotated[Path, typer.Argument(metavar="SHIPMENTS.csv")],
+    draws: Annotated[int, typer.Option(help="Random worlds to draw (1-100,000).")] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed of the draws.")] = 0,
+    close_probability: Annotated[
+        float,
+        typer.Option(
+            "--close-probability",
+            help="Chance that a crossing is closed in any one ISO week (a stress test).",
+        ),
+    ] = 0.0,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            envvar="SILKROUTE_DASK_SCHEDULER",
+            help=(
+                "Dask scheduler address; default: a local cluster for this sweep; "
+                "'inline' runs the draws in this process."
+            ),
+        ),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Worker processes of the local cluster.")
+    ] = 2,
+    time_limit: Annotated[float, typer.Option("--time-limit", help="Planner seconds.")] = 30.0,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write JSON.")] = None,
+    tornado: Annotated[
+        Path | None, typer.Option("--tornado", help="Draw what made shipments late (PNG).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the sweep as JSON.")] = False,
+    network: NetworkOption = None,
+    scenario: ScenarioOption = None,
+) -> None:
+    """Plan the shipments, then replay the plan over random draws of border dwell, late
+    departures and closures: lateness, cost and the crossings that cause it."""
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
+
+    from routing.sweep import exposures, sweep
+
+    check_output(output, "-o")
+    check_output(tornado, "--tornado")
+    if not 0 < time_limit <= 3600:
+        fail("--time-limit: must be between 0 and 3600 seconds")
+    net = _load(network, scenario)
+    with user_errors():
+        shipments = _read_shipments_file(shipments_csv, net)
+        settings = PlanSettings()
+        result = _plan_with_progress(net, shipments, time_limit, "plan", settings)
+        stakes = exposures(result, shipments)
+        columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn())
+        with Progress(*columns, console=err, transient=True) as bar:
+            task = bar.add_task(f"sweep: {draws:,} draws", total=1)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            swept = sweep(
+                net,
+                stakes,
+                draws=draws,
+                seed=seed,
+                close_probability=close_probability,
+                late_usd_per_teu_day=settings.late_usd_per_teu_day,
+                scheduler=scheduler,
+                workers=workers,
+                progress=progress,
+            )
+    data = swept.to_dict()
+    if output is not None:
+        write_json(output, data)
+    if tornado is not None:
+        from routing.charts import tornado_chart
+
+        write_atomic(tornado, lambda f: tornado_chart(swept, f), binary=True)
+    if as_json:
+        out.print_json(json.dumps(data), indent=1)
+        return
+    out.print(_sweep_text(data, len(shipments)))
+
+
+def _sweep_text(data: dict[str, Any], shipments: int) -> str:
+    late, usd = data["late_shipments"], data["lateness_usd"]
+    lines = [
+        f"{data['draws']:,} draws (seed {data['seed']}) over {len(data['shipments'])} planned "
+        f"routes of {shipments} shipments, in {data['solve_seconds']:.1f} s",
+        f"  late shipments: expected {data['expected_late_shipments']:.1f}; p50 {late['p50']:g}, "
+        f"p90 {late['p90']:g}",
+        f"  lateness penalty: p50 ${usd['p50']:,.0f}, p90 ${usd['p90']:,.0f}",
+        "  what made shipments late (late days per draw):",
+    ]
+    lines += [
+        f"    {driver['id']}: {driver['late_days_mean']:.2f}"
+        for driver in data["drivers"][:6]
+        if driver["late_days_mean"] > 0
+    ]
+    risky = sorted(
+        (s for s in data["shipments"] if s["on_time_probability"] is not None),
+        key=lambda s: s["on_time_probability"],
+    )[:8]
+    if risky:
+        lines.append("  least sure to be on time:")
+        lines += [
+            f"    {s['id']}: {s['on_time_probability']:.0%} on time, late p90 "
+            f"{s['late_days_p90']:.1f} days"
+            for s in risky
+        ]
+    return "\n".join(escape(clean(line)) for line in lines)
+
+
 def _read_shipments_file(path: Path, net: Network) -> list[Any]:
     if path.suffix.lower() == ".xlsx":
         from routing.spreadsheet import shipment_lines
@@ -612,7 +763,9 @@ def _read_shipments_file(path: Path, net: Network) -> list[Any]:
     return read_shipments(io.StringIO(text, newline=""), net, file=path.name)
 
 
-def _plan_with_progress(net: Network, shipments: list[Any], time_limit: float, label: str) -> Plan:
+def _plan_with_progress(
+    net: Network, shipments: list[Any], time_limit: float, label: str, settings: PlanSettings
+) -> Plan:
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
     columns = (
@@ -633,7 +786,7 @@ def _plan_with_progress(net: Network, shipments: list[Any], time_limit: float, l
             else:
                 bar.update(solving_task, visible=True, completed=done)
 
-        return plan(net, shipments, time_limit_s=time_limit, progress=progress)
+        return plan(net, shipments, time_limit_s=time_limit, settings=settings, progress=progress)
 
 
 def print_plan_summary(net: Network, result: Plan) -> None:
@@ -644,10 +797,13 @@ def print_plan_summary(net: Network, result: Plan) -> None:
         f"({summary['late_days']:.1f} days), {summary['unplanned']} unplanned"
     )
     _print_wrapped(
-        f"  cost ${summary['cost_usd']:,.0f}, CO2e {summary['co2e_kg'] / 1000:,.1f} t; objective "
-        f"${result.objective_usd:,.0f}, bound ${result.bound_usd:,.0f}, gap {result.gap:.2%}, "
-        f"solved in {result.solve_seconds:.1f} s; "
-        f"greedy baseline ${result.baseline_objective_usd:,.0f}"
+        f"  cost ${summary['cost_usd']:,.0f}, CO2e {summary['co2e_kg'] / 1000:,.1f} t; "
+        f"solved in {result.solve_seconds:.1f} s"
+    )
+    _print_wrapped(
+        f"  objective ${result.objective_usd:,.0f}; proven bound ${result.bound_usd:,.0f} "
+        f"({result.bound_kind}), gap {result.gap:.2%}; gap over the routes generated "
+        f"{result.candidate_gap:.2%}; greedy baseline ${result.baseline_objective_usd:,.0f}"
     )
     table = Table(title="Busiest resources", title_justify="left")
     for column in ("resource", "period", "TEU", "capacity", "use"):
@@ -891,13 +1047,20 @@ def network_command(
 @app.command()
 def places(
     query: Annotated[str, typer.Argument()] = "",
+    country: Annotated[
+        str | None, typer.Option("--country", help="Only this country (ISO code or name).")
+    ] = None,
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="Only this kind (rail_terminal, sea_port...).")
+    ] = None,
     network: NetworkOption = None,
 ) -> None:
     """List places matching QUERY (all places without one). Exits 1 when nothing matches."""
     net = _load(network)
-    found = net.places.search(query)
+    with user_errors():
+        found = net.places.search(query, country=country, kind=kind)
     if not found:
-        suggestions = net.places.suggest(query)
+        suggestions = net.places.suggest(query) + gazetteer_hints(query)
         hint = f"; closest: {', '.join(suggestions)}" if suggestions else ""
         fail(f"no place matches '{query}'{hint}", EXIT_INFEASIBLE)
     table = Table(show_header=True, box=None, pad_edge=False)

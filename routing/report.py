@@ -945,8 +945,11 @@ def _cards(plan: Plan) -> list[dict[str, str]]:
 def _solver_line(plan: Plan) -> str:
     text = (
         f"Solver: {plan.status} ({plan.method}) in {plan.solve_seconds:.1f} s · objective "
-        f"{_usd(plan.objective_usd)} USD (route cost + lateness + unplanned penalties), best "
-        f"bound {_usd(plan.bound_usd)} USD, gap {plan.gap:.2%}"
+        f"{_usd(plan.objective_usd)} USD (route cost + lateness + unplanned penalties) · proven "
+        f"bound {_usd(plan.bound_usd)} USD ({plan.bound_kind}): no plan costs less, so the plan "
+        f"is at most {plan.gap:.2%} above the best · gap over the routes generated "
+        f"{plan.candidate_gap:.2%} (how far the solver may be from the best plan using only "
+        "those routes)"
     )
     greedy = plan.baseline
     if greedy:

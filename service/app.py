@@ -695,11 +695,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/v1/places", response_model=PlacesAnswer, responses=_ERRORS, tags=["network"])
     def places(
         q: str = Query("", max_length=200, description="Id, name or alias; empty lists all."),
+        country: str | None = Query(None, max_length=60, description="ISO code or name."),
+        kind: str | None = Query(None, max_length=30, description="rail_terminal, sea_port..."),
         network: str | None = Query(None, pattern=PACK_NAME.pattern),
     ) -> Response:
-        """Places matching ``q``, best first; ``suggestions`` when none match."""
+        """Places matching ``q``, best first, of ``country`` and ``kind`` when given;
+        ``suggestions`` when none match."""
         net, _ = service.pack(network, ["query", "network"])
-        found = net.places.search(q)
+        found = net.places.search(q, country=country, kind=kind)
         return _json(
             _json_bytes(
                 {
@@ -785,6 +788,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 f"at most {settings.max_solver_seconds:g} s on this server",
                 value=body.time_limit_s,
             )
+        body.to_settings()  # a bad setting is a 422 now, not a failed job later
         net, directory = service.pack(body.network, ["body", "network"])
         shipments = body.to_shipments()
         _resolve_all(net, (name for s in shipments for name in (s.origin, s.destination)))

@@ -378,7 +378,12 @@ def run_plan(payload: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
     if request.scenario is not None:
         network = apply_scenario(network, request.scenario, file="scenario")
     shipments = request.to_shipments()
-    result = plan(network, shipments, time_limit_s=float(payload["time_limit_s"]))
+    result = plan(
+        network,
+        shipments,
+        time_limit_s=float(payload["time_limit_s"]),
+        settings=request.to_settings(),
+    )
     try:
         from routing.report import report_html
 
