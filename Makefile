@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test bench lint typecheck pytest clean demo browser
+.PHONY: run test bench lint typecheck pytest clean demo browser fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ pytest: $(STAMP) browser
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest
+
+# Thousands of generated cases (the route search against the brute force of tests/oracle.py).
+fuzz: $(STAMP)
+	SILKROUTE_ORACLE_EXAMPLES=3000 $(BIN)/python -m pytest tests/test_oracle.py -q
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py

@@ -35,9 +35,10 @@ from routing.lastmile import place_name
 from routing.model import OBJECTIVES, Cargo, Objective, Shipment
 from routing.plan import Plan, plan, plan_deltas
 from routing.route import Route
-from routing.routes import Avoid, find_routes
+from routing.routes import Avoid, answer_of, find_routes
 from routing.scenario import apply_scenario
 from routing.shipments import plan_csv, read_shipments
+from routing.stopping import Stop, StoppedError
 
 EXIT_OK, EXIT_INFEASIBLE, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -190,11 +191,17 @@ def route(
     as_json: Annotated[bool, typer.Option("--json", help="Print the HTTP answer JSON.")] = False,
     geojson: Annotated[Path | None, typer.Option("--geojson", help="Write routes.")] = None,
     plot: Annotated[Path | None, typer.Option("--plot", help="Draw a PNG map.")] = None,
+    time_limit: Annotated[
+        float | None,
+        typer.Option("--time-limit", help="Search seconds; a stopped search shows its best."),
+    ] = None,
     network: NetworkOption = None,
     scenario: ScenarioOption = None,
     roads: RoadsOption = None,
 ) -> None:
     """Route one shipment from ORIGIN to DESTINATION (a place, or a site as "lat,lon")."""
+    if time_limit is not None and not 0 < time_limit <= 3600:
+        fail("--time-limit: must be between 0 and 3600 seconds")
     net = _load(network, scenario)
     road_graph = _load_roads(roads)
     if objective not in OBJECTIVES:
@@ -234,9 +241,12 @@ def route(
                 max_cost_usd=max_cost,
                 carbon_price_usd_per_t=carbon_price,
                 roads=road_graph,
+                stop=Stop(time_limit) if time_limit is not None else None,
             )
         except NoRouteError as exc:
             reason = exc.reason
+        except StoppedError as exc:
+            fail(f"no route found within --time-limit {time_limit:g} s ({exc})", EXIT_INFEASIBLE)
     if geojson is not None:
         write_json(geojson, routes_geojson(net, routes))
     if plot is not None and routes:
@@ -244,11 +254,18 @@ def route(
 
         write_atomic(plot, lambda f: plot_routes(net, routes, f), binary=True)
     if as_json:
-        answer = {"routes": [r.to_dict() for r in routes], "infeasible_reason": reason}
-        out.print_json(json.dumps(answer), indent=1)
+        out.print_json(json.dumps(answer_of(routes, reason)), indent=1)
     else:
         for rank, found in enumerate(routes):
             print_route(net, found, title=_title(rank, pareto, len(routes)))
+        front_size = getattr(routes, "front_size", None)
+        if front_size is not None and front_size > len(routes):
+            out.print(
+                f"The Pareto front has {front_size} routes; {front_size - len(routes)} "
+                "near-duplicates (same corridor and modes, cost and time within 5 %) are not shown."
+            )
+        if routes and not routes[0].exact:
+            out.print("Stopped at the time limit: the routes shown are not proven best.")
     if reason is not None:
         fail(reason, EXIT_INFEASIBLE)
 

@@ -17,7 +17,7 @@ from routing.costs import CargoTerms
 from routing.lastmile import parse_coordinates, with_site
 from routing.model import OBJECTIVES, Objective, Shipment
 from routing.route import Route
-from routing.search import Label, Query, build_route, reachable, search
+from routing.search import Label, Query, build_route, reachable, search, search_found
 from routing.stopping import Stop, StoppedError
 
 if TYPE_CHECKING:
@@ -29,6 +29,38 @@ _ALTERNATIVE_SEARCHES_PER_ROUTE = 8
 # An alternative worth showing costs (in the objective's terms) at most this much more than the
 # best; the cap also lets searches that ban the only way through give up early.
 ALTERNATIVE_CAP = 2.5
+# Two routes of one corridor (the same crossings and sequence of modes) whose cost and transit
+# time are both within this share of each other are one choice for a planner: the front shows
+# the first (the faster).
+NEAR_DUPLICATE_SHARE = 0.05
+
+
+class RouteList(list[Route]):
+    """Routes best first, and what the search knows beyond them.
+
+    ``front_size`` is, for a Pareto front, how many routes the full front had before
+    near-duplicates were dropped (``None`` otherwise).
+    """
+
+    front_size: int | None = None
+
+
+def near_duplicate(a: Route, b: Route, share: float = NEAR_DUPLICATE_SHARE) -> bool:
+    """Whether two routes take one corridor with cost and transit time within ``share``."""
+    if a.corridor != b.corridor:
+        return False
+    return abs(a.cost_usd - b.cost_usd) <= share * max(a.cost_usd, b.cost_usd) and abs(
+        a.transit_hours - b.transit_hours
+    ) <= share * max(a.transit_hours, b.transit_hours)
+
+
+def distinct(routes: Iterable[Route]) -> list[Route]:
+    """The routes, in order, without any that is a near-duplicate of one kept before it."""
+    kept: list[Route] = []
+    for route in routes:
+        if not any(near_duplicate(route, other) for other in kept):
+            kept.append(route)
+    return kept
 
 
 @dataclass(frozen=True)
@@ -173,14 +205,15 @@ def find_routes(
     carbon_price_usd_per_t: float = 0.0,
     roads: RoadGraph | None = None,
     stop: Stop | None = None,
-) -> list[Route]:
+) -> RouteList:
     """Routes for one shipment, best first.
 
     With ``alternatives=K``, up to K more routes follow, each using other crossings or modes than
     the ones before it. With ``pareto=True``, the routes non-dominated in cost and transit time,
-    fastest first. Raises ``NoRouteError`` with the reason when no route satisfies the request.
-    ``stop`` (a deadline and cancel flag) ends the search early: ``StoppedError`` when no route
-    was found by then.
+    fastest first, without near-duplicates (``front_size`` counts the full front). Raises
+    ``NoRouteError`` with the reason when no route satisfies the request. ``stop`` (a deadline and
+    cancel flag) ends the search early: the routes found by then carry ``exact=False``, and
+    ``StoppedError`` is raised when none was found.
     """
     if isinstance(alternatives, bool) or not isinstance(alternatives, int):
         raise InputError(f"must be a whole number, got {alternatives!r}", "alternatives")
@@ -200,15 +233,18 @@ def find_routes(
         roads=roads,
     )
     query = replace(query, stop=stop)
-    labels = search(query)
-    if not labels:
+    found = search_found(query)
+    if not found.labels:
         raise NoRouteError(explain_no_route(query))
     if pareto:
-        return [build_route(query, label, objective) for label in labels]
-    best = build_route(query, labels[0], objective)
+        front = [build_route(query, label, objective, exact=found.exact) for label in found.labels]
+        routes = RouteList(distinct(front))
+        routes.front_size = len(front)
+        return routes
+    best = build_route(query, found.labels[0], objective, exact=found.exact)
     if alternatives == 0:
-        return [best]
-    return [best, *_alternatives(query, best, alternatives)]
+        return RouteList([best])
+    return RouteList([best, *_alternatives(query, best, alternatives)])
 
 
 def _alternatives(query: Query, best: Route, count: int) -> list[Route]:
@@ -250,12 +286,13 @@ def _alternatives(query: Query, best: Route, count: int) -> list[Route]:
             _memo={},
         )
         try:
-            labels = search(variant) if reachable(variant) else []
+            variant_found = search_found(variant) if reachable(variant) else None
         except StoppedError:
             break
-        if not labels:
+        if variant_found is None or not variant_found.labels:
             continue
-        route = build_route(query, labels[0], query.objective)
+        labels = variant_found.labels
+        route = build_route(query, labels[0], query.objective, exact=variant_found.exact)
         spawn(route, crossings, modes)
         if route.signature in seen:
             continue
@@ -379,7 +416,7 @@ def _misfit_reason(query: Query) -> str:
     problems: list[str] = []
     net = query.network
     for label in labels[:1]:
-        for raw in label.raw_steps():
+        for raw in label.raw_steps(net, query.terms):
             if raw[0] == "move":
                 misfit = costs.link_misfit(net.links[raw[9]], cargo)
                 if misfit:
@@ -398,7 +435,7 @@ def _avoid_reason(query: Query, label: Label) -> str:
     """Which avoided countries, nodes, crossings or modes the unconstrained route needs."""
     net = query.network
     touched: list[str] = []
-    for raw in label.raw_steps():
+    for raw in label.raw_steps(net, query.terms):
         if raw[0] == "move":
             link = net.links[raw[9]]
             for node_id in (link.from_node, link.to_node):
@@ -449,4 +486,16 @@ def routes_answer(compute: Callable[[], list[Route]]) -> dict[str, Any]:
         routes = compute()
     except NoRouteError as exc:
         return {"routes": [], "infeasible_reason": exc.reason}
-    return {"routes": [route.to_dict() for route in routes], "infeasible_reason": None}
+    return answer_of(routes)
+
+
+def answer_of(routes: list[Route], reason: str | None = None) -> dict[str, Any]:
+    """``{"routes": [...], "infeasible_reason": ...}``, with ``front_size`` for a Pareto front."""
+    answer: dict[str, Any] = {
+        "routes": [route.to_dict() for route in routes],
+        "infeasible_reason": reason,
+    }
+    front_size = getattr(routes, "front_size", None)
+    if front_size is not None:
+        answer["front_size"] = front_size
+    return answer
