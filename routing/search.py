@@ -29,19 +29,22 @@ Dominance and why it is valid
 Label ``a`` dominates label ``b`` at the same state when (1) ``a`` arrives no later; (2) for every
 moment ``T`` from ``b``'s arrival on, ``a``'s cheapest cost of being there at ``T`` (its cost plus
 its hold up to ``T``) is no more than ``b``'s, in the objective's terms and, where a cost budget or
-the Pareto front needs it, in USD; (3) ``a`` has entered only places ``b`` has entered; and (4)
-``a`` may change mode there whenever ``b`` may. Proof: take any route through ``b``; it is at the
-state at some ``T`` at a cost of at least ``b``'s cheapest cost at ``T``. Run ``a``'s prefix so
-that it is there at ``T`` (possible and no dearer by (1) and (2): waiting is voluntary), then
-follow the rest of the route. The rest is feasible for ``a`` by (3) and (4), starts at the same
-moment, so it costs, emits and lasts the same. The new route is no worse on every objective,
-arrival and budget. A label is dropped only when dominated, and a dominated label's routes are
-matched by routes of a kept one, so the search keeps an optimal route (and, for the Pareto front, a
-route for every point). Nothing is lost between labels either: relaxing a label makes, for each
-moment a step may start, a label whose arrival or hold covers that start (an on-demand move at
-any moment, through its hold; a crossing within each run of open days, its hold reaching to the
-end of the run; each departure of a service), and the A* bounds leave out only labels that no
-route within the limits, or better than one found, extends.
+the Pareto front needs it, in USD; (3) every place ``a`` has entered and ``b`` has not is out of
+play for ``b``: a route extending ``b`` through it would break a limit, or be bounded above the
+best route found, or (Pareto) be dominated by a route found, by the lower bounds; and (4) ``a`` may
+change mode there whenever ``b`` may. Proof: take any route through ``b`` that matters; it is at
+the state at some ``T`` at a cost of at least ``b``'s cheapest cost at ``T``, and by (3) it enters
+no place ``a`` has entered. Run ``a``'s prefix so that it is there at ``T`` (possible and no dearer
+by (1) and (2): waiting is voluntary), then follow the rest of the route. The rest is feasible for
+``a`` by (3) and (4), starts at the same moment, so it costs, emits and lasts the same. The new
+route is no worse on every objective, arrival and budget. Limits are fixed and what has been found
+only improves, so a place out of play stays out. A label is dropped only when dominated, and a
+dominated label's routes that matter are matched by routes of a kept one, so the search keeps an
+optimal route (and, for the Pareto front, a route for every point). Nothing is lost between labels
+either: relaxing a label makes, for each moment a step may start, a label whose arrival or hold
+covers that start (an on-demand move at any moment, through its hold; a crossing within each run of
+open days, its hold reaching to the end of the run; each departure of a service), and the A* bounds
+leave out only labels that no route within the limits, or better than one found, extends.
 
 Departures later than the first a label can catch are searched too (a later train can save a
 dear wait after the ride when waiting before it is cheaper), up to one week after the first and
@@ -497,6 +500,8 @@ class _Search:
         # Later departures matter only where what a wait costs matters.
         self.later = self.storage_counts or self.cost_counts
         self._own: dict[str, Hold] = {}
+        self._places = list(self.net.nodes)  # by bit position (``Network.node_bits``)
+        self._by_bit: dict[int, tuple[float, float, float] | None] = {}
         self._rate: dict[str, float] = {}
         # Scenario closures as hour windows after ready, by (kind, data-row id).
         self.closed: dict[tuple[str, str], list[tuple[float, float]]] = {}
@@ -567,9 +572,72 @@ class _Search:
             return self.own(node_id)
         return _carry(_spend(label, 0.0)[2], slack, rate)
 
+    def _place_bounds(self, bit: int) -> tuple[float, float, float] | None:
+        """Least remaining hours, cost per TEU and CO2e per tonne from a place (by its bit) to
+        the destination, over its modes; None when the destination is out of reach from it."""
+        found = self._by_bit.get(bit)
+        if found is None and bit not in self._by_bit:
+            node_id = self._places[bit.bit_length() - 1]
+            states = [(node_id, m) for m in self.net.node_modes(node_id)]
+            states = [state for state in states if state in self.h_hours]
+            if states:
+                found = (
+                    min(self.h_hours[state] for state in states),
+                    min(self.h_cost[state] for state in states),
+                    min(self.h_co2[state] for state in states),
+                )
+            self._by_bit[bit] = found
+        return found
+
+    def _out_of_play(self, label: Label, places: int) -> bool:
+        """Whether no route extending ``label`` through any of ``places`` (bits) can matter: each
+        would be bounded out by a limit, by the best route found, or (Pareto) by a route found.
+
+        Sound for the rest of the search: limits are fixed and what was found only improves.
+        """
+        q = self.q
+        while places:
+            bit = places & -places
+            places ^= bit
+            bounds = self._place_bounds(bit)
+            if bounds is None:
+                continue
+            hours = label.t + bounds[0]
+            cost = label.cost + bounds[1] * self.cost_scale
+            if q.max_hours is not None and hours > q.max_hours + _EPS:
+                continue
+            if q.max_cost_usd is not None and cost > q.max_cost_usd + _EPS:
+                continue
+            if q.pareto:
+                if any(f.t <= hours + _EPS and f.cost <= cost + _EPS for f in self.finals):
+                    continue
+                return False
+            if q.objective == "time":
+                estimate = hours
+            elif q.objective == "co2e":
+                estimate = label.co2 + bounds[2] * self.co2_scale
+            else:
+                estimate = label.primary + bounds[1] * self.cost_scale
+                if q.objective == "balanced":
+                    estimate += q.carbon_price_usd_per_t * bounds[2] * self.co2_scale / 1000
+                    estimate += q.value_of_time_usd_per_day * hours / 24
+            if q.objective_cap is not None and estimate > q.objective_cap + _EPS:
+                continue
+            if self.best is not None and estimate > self.best[0] + _EPS:
+                continue
+            return False
+        return True
+
     def _dominates(self, a: Label, b: Label) -> bool:
-        """Whether ``a`` dominates ``b`` (same state): see the module docstring."""
-        if a.t > b.t + _EPS or a.visited & ~b.visited:
+        """Whether ``a`` dominates ``b`` (same state): see the module docstring.
+
+        Places ``a`` entered and ``b`` did not count only while a route extending ``b`` through
+        them could still matter (``_out_of_play``).
+        """
+        if a.t > b.t + _EPS:
+            return False
+        extra = a.visited & ~b.visited
+        if extra and not self._out_of_play(b, extra):
             return False
         if a.last in _NO_TRANSFER and b.last not in _NO_TRANSFER:
             return False
@@ -904,6 +972,7 @@ class _Search:
             fare += fee + transhipment
         co2 = terms.tonnes * ride.kg_co2e_per_t
         to_rate = self.rate(succ[0])
+        later = ""
         for departs in self._departures(label.t, service, ride):
             arrive = departs + service.transit_hours
             # The ride's own steps are laid out only for the routes returned (``raw_steps``).
@@ -914,7 +983,8 @@ class _Search:
             held = ()
             if departs > label.t + _EPS:
                 day = WEEKDAYS[self.clock.weekday(departs)]
-                note = f"{service.name} departs {day} {service.departure_hour_utc:02d}:00 UTC"
+                when = f"{day} {service.departure_hour_utc:02d}:00 UTC"
+                note = f"{later or 'next '}{service.name} departs {when}"
                 waited, held, _ = self.wait(label, departs, note)
                 cost += waited
             self.add(
@@ -924,6 +994,7 @@ class _Search:
             # a later departure is worth it only while waiting before it is cheaper than after
             if not self.later or _hold_rate(label.hold, departs - label.t) >= to_rate:
                 break
+            later = "storage is cheaper before the ride than after it: "
 
 
 @dataclass(frozen=True)
