@@ -59,7 +59,7 @@ import functools
 import heapq
 import itertools
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -465,14 +465,6 @@ def _handle(node: Node, t0: float, terms: CargoTerms, note: str) -> tuple[RawSte
     return step, cost, hours
 
 
-def _step_cost(steps: Sequence[RawStep]) -> tuple[float, float]:
-    cost = co2 = 0.0
-    for step in steps:
-        cost += step[3]
-        co2 += step[4]
-    return cost, co2
-
-
 class _Search:
     def __init__(self, query: Query) -> None:
         self.q = query
@@ -634,21 +626,20 @@ class _Search:
         Places ``a`` entered and ``b`` did not count only while a route extending ``b`` through
         them could still matter (``_out_of_play``).
         """
-        if a.t > b.t + _EPS:
+        if a.t > b.t + _EPS or a.primary > b.primary + _EPS:
             return False
-        extra = a.visited & ~b.visited
-        if extra and not self._out_of_play(b, extra):
-            return False
+        if self.cost_counts and a.cost > b.cost + _EPS:
+            return False  # (the hold margin below is never positive)
         if a.last in _NO_TRANSFER and b.last not in _NO_TRANSFER:
             return False
-        if not self.storage_counts and a.primary > b.primary + _EPS:
-            return False
-        if not (self.storage_counts or self.cost_counts):
-            return True
-        margin = _hold_margin(a, b)
-        if self.storage_counts and a.primary - b.primary > margin + _EPS:
-            return False
-        return not (self.cost_counts and a.cost - b.cost > margin + _EPS)
+        if self.storage_counts or self.cost_counts:
+            margin = _hold_margin(a, b)
+            if self.storage_counts and a.primary - b.primary > margin + _EPS:
+                return False
+            if self.cost_counts and a.cost - b.cost > margin + _EPS:
+                return False
+        extra = a.visited & ~b.visited
+        return not extra or self._out_of_play(b, extra)
 
     def _estimate(self, label: Label) -> float:
         """A lower bound on the objective of any complete route extending ``label``."""
