@@ -9,13 +9,13 @@ where shipments compete for capacity (``routing.plan``) and for delivery tours (
 The model the search is exact for
 ---------------------------------
 A route is a walk over the routing graph (load at the origin, moves, rides on scheduled services,
-mode changes, unload at the destination) that enters no place twice, changes mode at most once
-per place and not right after loading, and ends at its first arrival at the destination. Waiting
-is voluntary: the cargo may wait at any place it is at, for any time, paying that place's storage
-rate (USD per TEU-equivalent and day). A step starts only when it may: an on-demand move over a
-crossing starts on one of the crossing's opening days, a ride departs at one of the service's
-weekly departures and passes each crossing on its way on an opening day, and nothing starts over
-(or rides through) a link, node or crossing a scenario closes.
+mode changes, unload at the destination) that enters no place twice, changes mode at most once per
+place and not right after loading, and ends at its first arrival at the destination. Waiting is
+voluntary: the cargo may wait at any place it is at, for any time, paying that place's storage rate
+(USD per TEU-equivalent and day). A step starts only when it may: an on-demand move over a crossing
+starts on one of the crossing's opening days (UTC days, from 00:00 to 24:00 inclusive), a ride
+departs at one of the service's weekly departures and passes each crossing on its way on an opening
+day, and nothing starts over (or rides through) a link, node or crossing a scenario closes.
 
 Every label stands for a prefix of routes together with the cheapest way to be at its state at
 any later moment: ``Label.hold`` lists where along the prefix extra time can be spent, cheapest
@@ -77,6 +77,8 @@ HOURS_PER_WEEK = 168.0
 _EPS = 1e-7
 # Labels expanded between two looks at the stop object: a look costs about as much as a label.
 _STOP_CHECK_EVERY = 64
+# How long before a scenario closure the last start over what it closes may be (a second).
+_CLOSURE_MARGIN_H = 1 / 3600
 
 # Raw step during the search: times are hours after ``ready``; Step objects are built at the end.
 RawStep = tuple[Any, ...]
@@ -353,20 +355,29 @@ class _Clock:
     def weekday(self, t: float) -> int:
         return int((self.offset + t) // 24) % 7
 
+    def is_open(self, t: float, days: frozenset[int]) -> bool:
+        """Whether a start at ``t`` falls on one of ``days`` (UTC weekdays). A day runs from
+        00:00 to 24:00, both included: a start at midnight ends the day before as well."""
+        if len(days) == 7 or self.weekday(t) in days:
+            return True
+        return (self.offset + t) % 24 < _EPS and self.weekday(t - 1.0) in days
+
     def next_open(self, t: float, days: frozenset[int]) -> float:
-        if len(days) == 7:
+        if self.is_open(t, days):
             return t
         moment = t
         for _ in range(8):
+            moment = ((self.offset + moment) // 24 + 1) * 24 - self.offset
             if self.weekday(moment) in days:
                 return moment
-            moment = ((self.offset + moment) // 24 + 1) * 24 - self.offset
         return moment
 
     def closes(self, t: float, days: frozenset[int]) -> float:
-        """The start of the first day after ``t`` that is not one of ``days``."""
+        """The last moment of the run of ``days`` that ``t`` (an open moment) falls in."""
         if len(days) == 7:
             return _INF
+        if self.weekday(t) not in days:
+            return t  # midnight at the end of an open day
         moment = ((self.offset + t) // 24 + 1) * 24 - self.offset
         for _ in range(7):
             if self.weekday(moment) not in days:
@@ -520,7 +531,7 @@ class _Search:
         """Whether a ride departing at ``t0`` passes every crossing on an opening day and
         nothing on its way is closed by the scenario while it rides."""
         for offset, days in ride.gates:
-            if self.clock.weekday(t0 + offset) not in days:
+            if not self.clock.is_open(t0 + offset, days):
                 return False
         if not self.closed:
             return True
@@ -843,8 +854,9 @@ class _Search:
         if self.closed:
             for key in self._link_keys(link, crossing):
                 for start, _ in self.closed.get(key, ()):
+                    # a closure takes effect at its start: the last start is just before it
                     if t < start < until:
-                        until = start
+                        until = max(t, start - _CLOSURE_MARGIN_H)
         return until
 
     def _windows(
@@ -859,7 +871,7 @@ class _Search:
             yield start, until
             if until == _INF:
                 return
-            start = self._clear_to_pass(until, link, crossing)
+            start = self._clear_to_pass(until + _CLOSURE_MARGIN_H, link, crossing)
 
     def _wait_note(self, t: float, link: Link, crossing: Crossing | None) -> str:
         if self.closed:

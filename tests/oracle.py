@@ -94,7 +94,11 @@ def check_route(net: Network, route: Route, cargo: Cargo) -> None:
             assert abs(step.transhipment_usd - (expected - crossing.fee_usd_per_teu * teu)) < 0.02
             if not following.service:
                 assert abs(hours - crossing.dwell_hours - crossing.transhipment_hours) < 1e-3
-                assert step.start.weekday() in crossing.open_weekdays
+                day = step.start.weekday()
+                if step.start.time() == datetime.min.time():  # midnight ends the day before too
+                    assert {day, (day - 1) % 7} & crossing.open_weekdays
+                else:
+                    assert day in crossing.open_weekdays
         elif step.kind == "handle":
             node = net.nodes[step.node or ""]
             assert node.id == at
@@ -160,6 +164,16 @@ def _on(days: frozenset[int]) -> npt.NDArray[np.bool_]:
     return np.array([d in days for d in range(7)])
 
 
+def _open_at(
+    open_days: npt.NDArray[np.bool_], week_offset_h: int, hours: npt.NDArray[np.float64] | Hours
+) -> Mask:
+    """A start on an open day; a day runs from 00:00 to 24:00, both ends included."""
+    midnight = (week_offset_h + hours) % 24 < 1e-7
+    return open_days[_weekday(week_offset_h, hours)] | (
+        midnight & open_days[_weekday(week_offset_h, hours - 1)]
+    )
+
+
 def _legs_from(
     net: Network, place: str, mode: str, teu: float, t: float, week: int
 ) -> Iterator[tuple[_Leg, str, str, tuple[str, ...]]]:
@@ -193,7 +207,7 @@ def _legs_from(
             cost,
             t * link.distance_km * factor,
             hours,
-            lambda h, open_=open_days: open_[_weekday(week, h)],  # type: ignore[misc]
+            lambda h, open_=open_days: _open_at(open_, week, h),  # type: ignore[misc]
         )
         yield leg, link.to_node, mode, (link.to_node,)
     for service in net.services.values():
@@ -236,7 +250,7 @@ def _legs_from(
         ) -> Mask:
             mask = slots[(week + h) % 168]
             for offset, days in gates:
-                mask &= _on(days)[_weekday(week, h + offset)]
+                mask &= _open_at(_on(days), week, h + offset)
             return mask
 
         leg = _Leg(service.id, place, cost, co2, service.transit_hours, departs)
