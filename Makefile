@@ -40,9 +40,13 @@ pytest: $(STAMP) browser
 	SILKROUTE_HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest
 
 # Exploration: fresh random examples, ten times as many (SILKROUTE_FUZZ_SCALE to change).
+# Random exploration: input fuzzing with random seeds, and thousands of generated networks on
+# which the route search must agree with the brute force of tests/oracle.py.
 fuzz: $(STAMP)
 	SILKROUTE_HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -p no:cacheprovider \
 	  tests/test_fuzz_inputs.py tests/test_properties.py tests/test_service_fuzz.py
+	SILKROUTE_HYPOTHESIS_PROFILE=fuzz SILKROUTE_ORACLE_EXAMPLES=3000 \
+	  $(BIN)/python -m pytest -p no:cacheprovider tests/test_oracle.py -q
 
 test: lint typecheck pytest
 

@@ -45,9 +45,10 @@ from routing.model import Cargo, Shipment
 from routing.options import option_default, option_help
 from routing.plan import Plan, PlanSettings, plan, plan_deltas
 from routing.route import Route, route_legs
-from routing.routes import Avoid, find_routes, thin_front
+from routing.routes import Avoid, answer_of, find_routes, thin_front
 from routing.scenario import SafeScenarioLoader, apply_scenario
 from routing.shipments import plan_csv, read_shipments
+from routing.stopping import Stop, StoppedError
 
 EXIT_OK, EXIT_INFEASIBLE, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -299,6 +300,10 @@ def route(
     as_json: Annotated[bool, typer.Option("--json", help="Print the HTTP answer JSON.")] = False,
     geojson: Annotated[Path | None, typer.Option("--geojson", help="Write routes.")] = None,
     plot: Annotated[Path | None, typer.Option("--plot", help="Draw a PNG map.")] = None,
+    time_limit: Annotated[
+        float | None,
+        typer.Option("--time-limit", help="Search seconds; a stopped search shows its best."),
+    ] = None,
     network: NetworkOption = None,
     scenario: ScenarioOption = None,
     roads: RoadsOption = None,
@@ -310,6 +315,8 @@ def route(
     check_output(geojson, "--geojson")
     check_output(plot, "--plot")
     check_output(plot_arrival, "--plot-arrival")
+    if time_limit is not None and not 0 < time_limit <= 3600:
+        fail("--time-limit: must be between 0 and 3600 seconds")
     net = _load(network, scenario)
     road_graph = _load_roads(roads)
     routes: list[Route] = []
@@ -351,9 +358,13 @@ def route(
                 draws=draws,
                 seed=seed,
                 roads=road_graph,
+                stop=Stop(time_limit) if time_limit is not None else None,
             )
         except NoRouteError as exc:
             reason = exc.reason
+        except StoppedError as exc:
+            fail(f"no route found within --time-limit {time_limit:g} s ({exc})", EXIT_INFEASIBLE)
+    front_size = getattr(routes, "front_size", None)
     if pareto and not as_json:
         routes = thin_front(routes, pareto_step / 100)
     if geojson is not None:
@@ -371,11 +382,17 @@ def route(
             plot_arrival, lambda f: arrival_chart(forecast, best.ready, f, title=title), binary=True
         )
     if as_json:
-        answer = {"routes": [r.to_dict() for r in routes], "infeasible_reason": reason}
-        out.print_json(json.dumps(answer), indent=1)
+        out.print_json(json.dumps(answer_of(routes, reason)), indent=1)
     else:
         for rank, found in enumerate(routes):
             print_route(net, found, title=_title(rank, pareto, len(routes)), wide=wide)
+        if front_size is not None and front_size > len(routes):
+            out.print(
+                f"The Pareto front has {front_size} routes; {front_size - len(routes)} more are "
+                "near-duplicates or within --pareto-step of a route shown (--json lists the rest)."
+            )
+        if routes and not routes[0].exact:
+            out.print("Stopped at the time limit: the routes shown are not proven best.")
     if reason is not None:
         fail(reason, EXIT_INFEASIBLE)
 

@@ -121,6 +121,8 @@ class Route:
     value_of_time_usd_per_day: float = 0.0
     carbon_price_usd_per_t: float = 0.0
     notes: tuple[str, ...] = field(default=())
+    # False when the search was stopped (time limit, cancel) before it proved this route best
+    exact: bool = True
     forecast: ArrivalForecast | None = field(default=None, compare=False)
 
     @property
@@ -187,6 +189,13 @@ class Route:
         """What makes two routes materially different: the crossings and the modes used."""
         return self.crossings, tuple(sorted(self.modes))
 
+    @property
+    def corridor(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The crossings passed and the sequence of modes moved on (a mode once per stretch)."""
+        moves = [step.mode for step in self.steps if step.kind == "move" and step.mode]
+        sequence = tuple(mode for i, mode in enumerate(moves) if i == 0 or moves[i - 1] != mode)
+        return tuple(c.removesuffix(":rev") for c in self.crossings), sequence
+
     def cost_breakdown(self) -> dict[str, float]:
         totals = dict.fromkeys(COST_CATEGORIES, 0.0)
         for step in self.steps:
@@ -234,6 +243,7 @@ class Route:
             "origin": self.origin,
             "destination": self.destination,
             "objective": self.objective,
+            "exact": self.exact,
             "ready": iso(self.ready),
             "depart": iso(self.depart),
             "arrive": iso(self.arrive),

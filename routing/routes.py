@@ -24,7 +24,7 @@ from routing.options import Avoid as Avoid
 from routing.options import RouteOptions, checked
 from routing.reliability import DEFAULT_DRAWS, forecast_arrival, most_reliable
 from routing.route import Route
-from routing.search import Label, Query, build_route, reachable, search
+from routing.search import Label, Query, build_route, reachable, search, search_found
 from routing.stopping import Stop, StoppedError
 
 if TYPE_CHECKING:
@@ -35,6 +35,38 @@ _ALTERNATIVE_SEARCHES_PER_ROUTE = 8
 # An alternative worth showing costs (in the objective's terms) at most this much more than the
 # best; the cap also lets searches that ban the only way through give up early.
 ALTERNATIVE_CAP = 2.5
+# Two routes of one corridor (the same crossings and sequence of modes) whose cost and transit
+# time are both within this share of each other are one choice for a planner: the front shows
+# the first (the faster).
+NEAR_DUPLICATE_SHARE = 0.05
+
+
+class RouteList(list[Route]):
+    """Routes best first, and what the search knows beyond them.
+
+    ``front_size`` is, for a Pareto front, how many routes the full front had before
+    near-duplicates were dropped (``None`` otherwise).
+    """
+
+    front_size: int | None = None
+
+
+def near_duplicate(a: Route, b: Route, share: float = NEAR_DUPLICATE_SHARE) -> bool:
+    """Whether two routes take one corridor with cost and transit time within ``share``."""
+    if a.corridor != b.corridor:
+        return False
+    return abs(a.cost_usd - b.cost_usd) <= share * max(a.cost_usd, b.cost_usd) and abs(
+        a.transit_hours - b.transit_hours
+    ) <= share * max(a.transit_hours, b.transit_hours)
+
+
+def distinct(routes: Iterable[Route]) -> list[Route]:
+    """The routes, in order, without any that is a near-duplicate of one kept before it."""
+    kept: list[Route] = []
+    for route in routes:
+        if not any(near_duplicate(route, other) for other in kept):
+            kept.append(route)
+    return kept
 
 
 def make_query(
@@ -180,15 +212,16 @@ def find_routes(
     seed: int = 0,
     roads: RoadGraph | None = None,
     stop: Stop | None = None,
-) -> list[Route]:
+) -> RouteList:
     """Routes for one shipment, best first.
 
     With ``alternatives=K``, up to K more routes follow, each using other crossings or modes than
     the ones before it. With ``pareto=True``, the routes non-dominated in cost and transit time,
-    fastest first. Options are checked against ``routing.options.RouteOptions`` (an
-    ``InputError`` names a bad one). Raises ``NoRouteError`` with the reason when no route
-    satisfies the request. ``stop`` (a deadline and cancel flag) ends the search early:
-    ``StoppedError`` when no route was found by then.
+    fastest first, without near-duplicates (``front_size`` counts the full front). Options are
+    checked against ``routing.options.RouteOptions`` (an ``InputError`` names a bad one). Raises
+    ``NoRouteError`` with the reason when no route satisfies the request. ``stop`` (a deadline
+    and cancel flag) ends the search early: the routes found by then carry ``exact=False``, and
+    ``StoppedError`` is raised when none was found.
 
     Every route carries its arrival forecast (``routing.reliability``: p10, p50 and p90 over
     ``draws`` seeded draws, and the chance to arrive by the shipment's due date). The
@@ -213,19 +246,24 @@ def find_routes(
         return _reliable(network, shipment, options, roads, stop)
     query = replace(query_for(network, shipment, options, roads=roads), stop=stop)
     alternatives = options.alternatives
-    labels = search(query)
-    if not labels:
+    found = search_found(query)
+    if not found.labels:
         raise NoRouteError(explain_no_route(query))
     if options.pareto:
-        routes = [build_route(query, label, options.objective) for label in labels]
-    else:
-        best = build_route(query, labels[0], options.objective)
-        routes = [best, *_alternatives(query, best, alternatives)] if alternatives else [best]
-    return _with_forecasts(network, shipment, options, routes)
+        front = [
+            build_route(query, label, options.objective, exact=found.exact)
+            for label in found.labels
+        ]
+        routes = RouteList(_with_forecasts(network, shipment, options, distinct(front)))
+        routes.front_size = len(front)
+        return routes
+    best = build_route(query, found.labels[0], options.objective, exact=found.exact)
+    found_routes = [best, *_alternatives(query, best, alternatives)] if alternatives else [best]
+    return RouteList(_with_forecasts(network, shipment, options, found_routes))
 
 
 def _with_forecasts(
-    network: Network, shipment: Shipment, options: RouteOptions, routes: list[Route]
+    network: Network, shipment: Shipment, options: RouteOptions, routes: Iterable[Route]
 ) -> list[Route]:
     due = shipment.due_at
     return [
@@ -245,18 +283,21 @@ def _reliable(
     options: RouteOptions,
     roads: RoadGraph | None,
     stop: Stop | None,
-) -> list[Route]:
+) -> RouteList:
     """The ``reliable`` objective over the cost-time front; exact over that front only."""
     due = shipment.due_at
     if options.on_time is not None and due is None:
         raise InputError("the reliable objective with on_time needs the shipment's due date", "due")
     front_options = options.model_copy(update={"objective": "cost", "pareto": True})
     query = replace(query_for(network, shipment, front_options, roads=roads), stop=stop)
-    labels = search(query)
-    if not labels:
+    found = search_found(query)
+    if not found.labels:
         raise NoRouteError(explain_no_route(query))
     front = _with_forecasts(
-        network, shipment, front_options, [build_route(query, lb, "reliable") for lb in labels]
+        network,
+        shipment,
+        front_options,
+        [build_route(query, lb, "reliable", exact=found.exact) for lb in found.labels],
     )
     chosen = most_reliable(
         network, front, due=due, on_time=options.on_time, draws=options.draws, seed=options.seed
@@ -278,8 +319,8 @@ def _reliable(
         ),
     )
     if options.pareto:
-        return [route, *others]
-    return [route, *others[: options.alternatives]]
+        return RouteList([route, *others])
+    return RouteList([route, *others[: options.alternatives]])
 
 
 def _alternatives(query: Query, best: Route, count: int) -> list[Route]:
@@ -321,12 +362,13 @@ def _alternatives(query: Query, best: Route, count: int) -> list[Route]:
             _memo={},
         )
         try:
-            labels = search(variant) if reachable(variant) else []
+            variant_found = search_found(variant) if reachable(variant) else None
         except StoppedError:
             break
-        if not labels:
+        if variant_found is None or not variant_found.labels:
             continue
-        route = build_route(query, labels[0], query.objective)
+        labels = variant_found.labels
+        route = build_route(query, labels[0], query.objective, exact=variant_found.exact)
         spawn(route, crossings, modes)
         if route.signature in seen:
             continue
@@ -450,7 +492,7 @@ def _misfit_reason(query: Query) -> str:
     problems: list[str] = []
     net = query.network
     for label in labels[:1]:
-        for raw in label.raw_steps():
+        for raw in label.raw_steps(net, query.terms):
             if raw[0] == "move":
                 misfit = costs.link_misfit(net.links[raw[9]], cargo)
                 if misfit:
@@ -469,7 +511,7 @@ def _avoid_reason(query: Query, label: Label) -> str:
     """Which avoided countries, nodes, crossings or modes the unconstrained route needs."""
     net = query.network
     touched: list[str] = []
-    for raw in label.raw_steps():
+    for raw in label.raw_steps(net, query.terms):
         if raw[0] == "move":
             link = net.links[raw[9]]
             for node_id in (link.from_node, link.to_node):
@@ -520,7 +562,19 @@ def routes_answer(compute: Callable[[], list[Route]]) -> dict[str, Any]:
         routes = compute()
     except NoRouteError as exc:
         return {"routes": [], "infeasible_reason": exc.reason}
-    return {"routes": [route.to_dict() for route in routes], "infeasible_reason": None}
+    return answer_of(routes)
+
+
+def answer_of(routes: list[Route], reason: str | None = None) -> dict[str, Any]:
+    """``{"routes": [...], "infeasible_reason": ...}``, with ``front_size`` for a Pareto front."""
+    answer: dict[str, Any] = {
+        "routes": [route.to_dict() for route in routes],
+        "infeasible_reason": reason,
+    }
+    front_size = getattr(routes, "front_size", None)
+    if front_size is not None:
+        answer["front_size"] = front_size
+    return answer
 
 
 def thin_front(routes: Sequence[Route], step: float = 0.10) -> list[Route]:

@@ -2,13 +2,54 @@
 
 Why a label-setting search and not OR-Tools here: one shipment on one network is a resource-
 constrained shortest path whose arcs depend on the clock (weekly departures, border posts closed at
-weekends). Keeping, at every state, the labels that are non-dominated in (arrival time, objective
-[, cost when a cost budget binds]) is exact for those budgets and costs milliseconds; a MIP would
-need a time-expanded graph hundreds of times larger. OR-Tools is used where shipments compete for
-capacity (``routing.plan``) and for delivery tours (``routing.tours``).
+weekends). Keeping, at every state, the labels that no other label dominates is exact and costs
+milliseconds; a MIP would need a time-expanded graph hundreds of times larger. OR-Tools is used
+where shipments compete for capacity (``routing.plan``) and for delivery tours (``routing.tours``).
 
-Dominance accounts for waiting: a label that arrives earlier may wait, paying storage, so it
-dominates a later one only if its cost plus that storage is still no more.
+The model the search is exact for
+---------------------------------
+A route is a walk over the routing graph (load at the origin, moves, rides on scheduled services,
+mode changes, unload at the destination) that enters no place twice, changes mode at most once per
+place and not right after loading, and ends at its first arrival at the destination. Waiting is
+voluntary: the cargo may wait at any place it is at, for any time, paying that place's storage rate
+(USD per TEU-equivalent and day). A step starts only when it may: an on-demand move over a crossing
+starts on one of the crossing's opening days (UTC days, from 00:00 to 24:00 inclusive), a ride
+departs at one of the service's weekly departures and passes each crossing on its way on an opening
+day, and nothing starts over (or rides through) a link, node or crossing a scenario closes.
+
+Every label stands for a prefix of routes together with the cheapest way to be at its state at
+any later moment: ``Label.hold`` lists where along the prefix extra time can be spent, cheapest
+first, and how much of it each place can absorb before a departure or an opening day would move
+(a wait after a ride can only be spent after it; a wait before a crossing can be spent upstream
+only while the crossing is still open). A forced wait is charged to those places, so the cargo
+waits at the factory rather than at a dear border post when that is cheaper.
+
+Dominance and why it is valid
+-----------------------------
+Label ``a`` dominates label ``b`` at the same state when (1) ``a`` arrives no later; (2) for every
+moment ``T`` from ``b``'s arrival on, ``a``'s cheapest cost of being there at ``T`` (its cost plus
+its hold up to ``T``) is no more than ``b``'s, in the objective's terms and, where a cost budget or
+the Pareto front needs it, in USD; (3) every place ``a`` has entered and ``b`` has not is out of
+play for ``b``: a route extending ``b`` through it would break a limit, or be bounded above the
+best route found, or (Pareto) be dominated by a route found, by the lower bounds; and (4) ``a`` may
+change mode there whenever ``b`` may. Proof: take any route through ``b`` that matters; it is at
+the state at some ``T`` at a cost of at least ``b``'s cheapest cost at ``T``, and by (3) it enters
+no place ``a`` has entered. Run ``a``'s prefix so that it is there at ``T`` (possible and no dearer
+by (1) and (2): waiting is voluntary), then follow the rest of the route. The rest is feasible for
+``a`` by (3) and (4), starts at the same moment, so it costs, emits and lasts the same. The new
+route is no worse on every objective, arrival and budget. Limits are fixed and what has been found
+only improves, so a place out of play stays out. A label is dropped only when dominated, and a
+dominated label's routes that matter are matched by routes of a kept one, so the search keeps an
+optimal route (and, for the Pareto front, a route for every point). Nothing is lost between labels
+either: relaxing a label makes, for each moment a step may start, a label whose arrival or hold
+covers that start (an on-demand move at any moment, through its hold; a crossing within each run of
+open days, its hold reaching to the end of the run; each departure of a service), and the A* bounds
+leave out only labels that no route within the limits, or better than one found, extends.
+
+Departures later than the first a label can catch are searched too (a later train can save a
+dear wait after the ride when waiting before it is cheaper), up to one week after the first and
+after the last scenario closure: schedules repeat weekly, so a route taking a departure a week
+later is matched by the same route a week earlier, which is no dearer and no later.
 """
 
 from __future__ import annotations
@@ -38,6 +79,8 @@ _GAUGES_IN_NAME = re.compile(r"\b1[0-9]{3}/1[0-9]{3}\b")
 _EPS = 1e-7
 # Labels expanded between two looks at the stop object: a look costs about as much as a label.
 _STOP_CHECK_EVERY = 64
+# How long before a scenario closure the last start over what it closes may be (a second).
+_CLOSURE_MARGIN_H = 1 / 3600
 
 # Raw step during the search: times are hours after ``ready``; Step objects are built at the end.
 RawStep = tuple[Any, ...]
@@ -155,12 +198,27 @@ class Query:
         return not self.check_fit or costs.can_lift(node, self.terms)
 
 
+# Where a label can spend extra time, cheapest first: (hours, USD per hour, the label at whose
+# place it is spent; None for the label itself). The last segment is the only unbounded one.
+Segment = tuple[float, float, "Label | None"]
+Hold = tuple[Segment, ...]
+# A wait charged to a place along the prefix: (the label at that place, hours, why).
+Held = tuple["Label", float, str]
+# Labels after which the cargo may not change mode at once.
+_NO_TRANSFER = frozenset({"transfer", "load"})
+_INF = float("inf")
+
+
 class Label:
-    """A partial route reaching ``state`` at ``t`` hours after ready."""
+    """A partial route reaching ``state`` at ``t`` hours after ready, at least.
+
+    ``hold`` says what being there later costs (see the module docstring); ``held`` are the
+    waits this label's step charged to places along the prefix.
+    """
 
     __slots__ = (
-        "alive", "co2", "cost", "dist", "last", "parent", "primary", "state", "steps", "t",
-        "visited",
+        "alive", "co2", "cost", "dist", "held", "hold", "last", "parent", "primary", "state",
+        "steps", "t", "visited",
     )  # fmt: skip
 
     def __init__(
@@ -175,6 +233,8 @@ class Label:
         steps: tuple[RawStep, ...],
         last: str,
         visited: int = 0,
+        hold: Hold = (),
+        held: tuple[Held, ...] = (),
     ) -> None:
         self.state = state
         self.visited = visited
@@ -186,23 +246,124 @@ class Label:
         self.parent = parent
         self.steps = steps
         self.last = last
+        self.hold = hold
+        self.held = held
         self.alive = True
 
-    def raw_steps(self) -> list[RawStep]:
+    def raw_steps(self, network: Network, terms: CargoTerms) -> list[RawStep]:
+        """The route's steps laid end to end, with every wait where it was charged."""
         chain: list[Label] = []
         label: Label | None = self
         while label is not None:
             chain.append(label)
             label = label.parent
+        waits: dict[int, list[tuple[float, str]]] = {}
+        for label in chain:
+            for where, hours, note in label.held:
+                waits.setdefault(id(where), []).append((hours, note))
         steps: list[RawStep] = []
+        clock = 0.0
         for label in reversed(chain):
             for step in label.steps:
                 if step[0] == "ride":
-                    _, t0, _, _, _, _, service, terms, network = step
-                    steps.extend(_ride_steps(network, service, terms, t0)[0])
+                    _, _, _, _, _, _, service, ride_terms, ride_network = step
+                    parts = _ride_steps(ride_network, service, ride_terms, 0.0)[0]
                 else:
-                    steps.append(step)
+                    parts = [step]
+                for part in parts:
+                    end = clock + (part[2] - part[1])
+                    steps.append((part[0], clock, end, *part[3:]))
+                    clock = end
+            here = waits.get(id(label))
+            if here:
+                hours = sum(h for h, _ in here)
+                if hours > _EPS:
+                    note = "; ".join(dict.fromkeys(n for _, n in here))
+                    node = network.nodes[label.state[0]]
+                    steps.append(_wait(node, clock, clock + hours, terms, note))
+                    clock += hours
         return steps
+
+
+def _hold_cost(hold: Hold, hours: float) -> float:
+    """What ``hours`` more than the earliest arrival cost, spent at the cheapest places."""
+    cost = 0.0
+    for length, rate, _ in hold:
+        if hours <= length:
+            return cost + rate * hours
+        cost += rate * length
+        hours -= length
+    return cost
+
+
+def _hold_rate(hold: Hold, hours: float) -> float:
+    """The cost of one more hour after ``hours`` of waiting."""
+    for length, rate, _ in hold:
+        if hours < length - _EPS:
+            return rate
+        hours -= length
+    return hold[-1][1]
+
+
+def _spend(label: Label, hours: float) -> tuple[float, tuple[tuple[Label, float], ...], Hold]:
+    """Charge a wait of ``hours`` to the cheapest places of ``label``'s hold.
+
+    Returns the cost, the hours charged to each place, and the hold left after it.
+    """
+    cost = 0.0
+    spent: list[tuple[Label, float]] = []
+    rest: list[Segment] = []
+    left = hours
+    for length, rate, where in label.hold:
+        place = label if where is None else where
+        if left > _EPS:
+            used = min(length, left)
+            cost += rate * used
+            spent.append((place, used))
+            left -= used
+            if length - used > _EPS:
+                rest.append((length - used, rate, place))
+        else:
+            rest.append((length, rate, place))
+    return cost, tuple(spent), tuple(rest)
+
+
+def _carry(rest: Hold, slack: float, rate: float) -> Hold:
+    """The hold after a step whose start may move ``slack`` hours later, at a place whose
+    storage costs ``rate``: the cheaper segments before it, up to ``slack``, then the place."""
+    out: list[Segment] = []
+    room = slack
+    for length, segment_rate, where in rest:
+        if segment_rate >= rate or room <= _EPS:
+            break
+        used = min(length, room)
+        out.append((used, segment_rate, where))
+        if used == _INF:
+            return tuple(out)
+        room -= used
+    out.append((_INF, rate, None))
+    return tuple(out)
+
+
+def _hold_margin(a: Label, b: Label) -> float:
+    """The least, over moments from ``b.t`` on, of b's hold cost minus a's (at most 0)."""
+    ha, hb = a.hold, b.hold
+    gap = b.t - a.t
+    if hb[-1][1] < ha[-1][1] - 1e-12:
+        return -_INF  # late enough, b is cheaper to keep than a
+    if len(ha) == 1 and len(hb) == 1:
+        return -ha[0][1] * gap
+    moments = {0.0}
+    x = 0.0
+    for length, _, _ in hb[:-1]:
+        x += length
+        moments.add(x)
+    x = -gap
+    for length, _, _ in ha[:-1]:
+        x += length
+        if x > 0:
+            moments.add(x)
+    return min(_hold_cost(hb, m) - _hold_cost(ha, m + gap) for m in moments)
 
 
 class _Clock:
@@ -214,22 +375,47 @@ class _Clock:
     def weekday(self, t: float) -> int:
         return int((self.offset + t) // 24) % 7
 
+    def is_open(self, t: float, days: frozenset[int]) -> bool:
+        """Whether a start at ``t`` falls on one of ``days`` (UTC weekdays). A day runs from
+        00:00 to 24:00, both included: a start at midnight ends the day before as well."""
+        if len(days) == 7 or self.weekday(t) in days:
+            return True
+        return (self.offset + t) % 24 < _EPS and self.weekday(t - 1.0) in days
+
     def next_open(self, t: float, days: frozenset[int]) -> float:
-        if len(days) == 7:
+        if self.is_open(t, days):
             return t
         moment = t
         for _ in range(8):
+            moment = ((self.offset + moment) // 24 + 1) * 24 - self.offset
             if self.weekday(moment) in days:
                 return moment
-            moment = ((self.offset + moment) // 24 + 1) * 24 - self.offset
         return moment
 
-    def next_departure(self, t: float, departures: tuple[float, ...]) -> float:
+    def closes(self, t: float, days: frozenset[int]) -> float:
+        """The last moment of the run of ``days`` that ``t`` (an open moment) falls in."""
+        if len(days) == 7:
+            return _INF
+        if self.weekday(t) not in days:
+            return t  # midnight at the end of an open day
+        moment = ((self.offset + t) // 24 + 1) * 24 - self.offset
+        for _ in range(7):
+            if self.weekday(moment) not in days:
+                return moment
+            moment += 24
+        return moment
+
+    def departures(self, t: float, departures: tuple[float, ...]) -> Iterator[float]:
+        """The moments from ``t`` on of a weekly schedule, in order, without end."""
         hour_of_week = (self.offset + t) % HOURS_PER_WEEK
+        week_start = t - hour_of_week
         i = bisect.bisect_left(departures, hour_of_week - _EPS)
-        if i < len(departures):
-            return t + max(0.0, departures[i] - hour_of_week)
-        return t + departures[0] + HOURS_PER_WEEK - hour_of_week
+        while True:
+            if i == len(departures):
+                i = 0
+                week_start += HOURS_PER_WEEK
+            yield max(t, week_start + departures[i])
+            i += 1
 
 
 @functools.cache
@@ -317,14 +503,6 @@ def _handle(node: Node, t0: float, terms: CargoTerms, note: str) -> tuple[RawSte
     return step, cost, hours
 
 
-def _step_cost(steps: Sequence[RawStep]) -> tuple[float, float]:
-    cost = co2 = 0.0
-    for step in steps:
-        cost += step[3]
-        co2 += step[4]
-    return cost, co2
-
-
 class _Search:
     def __init__(self, query: Query) -> None:
         self.q = query
@@ -345,13 +523,25 @@ class _Search:
         self.cost_scale = 0.0 if query.terms.is_pieces else query.terms.teu
         self.bit = self.net.node_bits
         self.co2_scale = query.terms.tonnes
+        # Storage counts in the objective (all but CO2e); cost is a label's second measure when
+        # a cost budget or the Pareto front needs it.
+        self.storage_counts = query.objective != "co2e"
+        self.cost_counts = query.pareto or query.max_cost_usd is not None
+        # Later departures matter only where what a wait costs matters.
+        self.later = self.storage_counts or self.cost_counts
+        self._own: dict[str, Hold] = {}
+        self._places = list(self.net.nodes)  # by bit position (``Network.node_bits``)
+        self._by_bit: dict[int, tuple[float, float, float] | None] = {}
+        self._rate: dict[str, float] = {}
         # Scenario closures as hour windows after ready, by (kind, data-row id).
         self.closed: dict[tuple[str, str], list[tuple[float, float]]] = {}
+        self.closures_end = 0.0
         for closure in self.net.closures:
             start = (closure.start - query.ready).total_seconds() / 3600
             end = (closure.end - query.ready).total_seconds() / 3600
             if end > 0:
                 self.closed.setdefault((closure.kind, closure.target), []).append((start, end))
+                self.closures_end = max(self.closures_end, end)
 
     def _reopen(self, t: float, keys: tuple[tuple[str, str], ...]) -> float:
         """The first moment from ``t`` at which none of ``keys`` is closed by the scenario."""
@@ -364,7 +554,14 @@ class _Search:
                         t, moved = end, True
         return t
 
-    def _ride_closed(self, service: Service, t0: float) -> bool:
+    def _ride_clear(self, service: Service, ride: _RideTotals, t0: float) -> bool:
+        """Whether a ride departing at ``t0`` passes every crossing on an opening day and
+        nothing on its way is closed by the scenario while it rides."""
+        for offset, days in ride.gates:
+            if not self.clock.is_open(t0 + offset, days):
+                return False
+        if not self.closed:
+            return True
         t1 = t0 + service.transit_hours
         keys = [("node", stop) for stop in service.stops]
         for link_id in service.links:
@@ -372,28 +569,115 @@ class _Search:
             crossing = self.net.crossing_on_link.get(link_id)
             if crossing is not None:
                 keys.append(("crossing", crossing.base_id))
-        return any(
+        return not any(
             start < t1 and t0 < end for key in keys for start, end in self.closed.get(key, ())
         )
 
     # -- label bookkeeping -------------------------------------------------------------------
 
-    def _storage_rate(self, state: State) -> float:
-        """USD per hour that waiting at this state costs, in the objective's terms."""
-        if self.q.objective == "co2e":
-            return 0.0
-        node = self.net.nodes[state[0]]
-        return node.storage_usd_per_teu_day * self.q.terms.teu / 24
+    def rate(self, node_id: str) -> float:
+        """USD per hour that waiting at a place costs this cargo."""
+        rate = self._rate.get(node_id)
+        if rate is None:
+            node = self.net.nodes[node_id]
+            rate = self._rate[node_id] = node.storage_usd_per_teu_day * self.q.terms.teu / 24
+        return rate
 
-    def _dominates(self, a: Label, b: Label, rate: float) -> bool:
-        if a.t > b.t + _EPS:
+    def own(self, node_id: str) -> Hold:
+        """The hold of a label that can spend extra time only where it is."""
+        hold = self._own.get(node_id)
+        if hold is None:
+            hold = self._own[node_id] = ((_INF, self.rate(node_id), None),)
+        return hold
+
+    def onward(self, label: Label, node_id: str, slack: float = _INF) -> Hold:
+        """The hold after a step from ``label`` to ``node_id`` that starts when it arrives and
+        whose start may move ``slack`` hours later."""
+        hold = label.hold
+        rate = self.rate(node_id)
+        if len(hold) == 1 and slack == _INF:  # the common case: one unbounded segment
+            length, held_rate, where = hold[0]
+            if held_rate < rate:
+                return ((length, held_rate, label if where is None else where),)
+            return self.own(node_id)
+        return _carry(_spend(label, 0.0)[2], slack, rate)
+
+    def _place_bounds(self, bit: int) -> tuple[float, float, float] | None:
+        """Least remaining hours, cost per TEU and CO2e per tonne from a place (by its bit) to
+        the destination, over its modes; None when the destination is out of reach from it."""
+        found = self._by_bit.get(bit)
+        if found is None and bit not in self._by_bit:
+            node_id = self._places[bit.bit_length() - 1]
+            states = [(node_id, m) for m in self.net.node_modes(node_id)]
+            states = [state for state in states if state in self.h_hours]
+            if states:
+                found = (
+                    min(self.h_hours[state] for state in states),
+                    min(self.h_cost[state] for state in states),
+                    min(self.h_co2[state] for state in states),
+                )
+            self._by_bit[bit] = found
+        return found
+
+    def _out_of_play(self, label: Label, places: int) -> bool:
+        """Whether no route extending ``label`` through any of ``places`` (bits) can matter: each
+        would be bounded out by a limit, by the best route found, or (Pareto) by a route found.
+
+        Sound for the rest of the search: limits are fixed and what was found only improves.
+        """
+        q = self.q
+        while places:
+            bit = places & -places
+            places ^= bit
+            bounds = self._place_bounds(bit)
+            if bounds is None:
+                continue
+            hours = label.t + bounds[0]
+            cost = label.cost + bounds[1] * self.cost_scale
+            if q.max_hours is not None and hours > q.max_hours + _EPS:
+                continue
+            if q.max_cost_usd is not None and cost > q.max_cost_usd + _EPS:
+                continue
+            if q.pareto:
+                if any(f.t <= hours + _EPS and f.cost <= cost + _EPS for f in self.finals):
+                    continue
+                return False
+            if q.objective == "time":
+                estimate = hours
+            elif q.objective == "co2e":
+                estimate = label.co2 + bounds[2] * self.co2_scale
+            else:
+                estimate = label.primary + bounds[1] * self.cost_scale
+                if q.objective == "balanced":
+                    estimate += q.carbon_price_usd_per_t * bounds[2] * self.co2_scale / 1000
+                    estimate += q.value_of_time_usd_per_day * hours / 24
+            if q.objective_cap is not None and estimate > q.objective_cap + _EPS:
+                continue
+            if self.best is not None and estimate > self.best[0] + _EPS:
+                continue
             return False
-        waited = rate * (b.t - a.t)
-        if a.primary + waited > b.primary + _EPS:
+        return True
+
+    def _dominates(self, a: Label, b: Label) -> bool:
+        """Whether ``a`` dominates ``b`` (same state): see the module docstring.
+
+        Places ``a`` entered and ``b`` did not count only while a route extending ``b`` through
+        them could still matter (``_out_of_play``).
+        """
+        if a.t > b.t + _EPS or a.primary > b.primary + _EPS:
             return False
-        if self.q.max_cost_usd is not None and a.cost + waited > b.cost + _EPS:
+        if self.cost_counts and a.cost > b.cost + _EPS:
+            return False  # (the hold margin below is never positive)
+        if a.last in _NO_TRANSFER and b.last not in _NO_TRANSFER:
             return False
-        return not (self.q.pareto and a.cost + waited > b.cost + _EPS)
+        if self.storage_counts or self.cost_counts:
+            margin = _hold_margin(a, b)
+            if self.storage_counts and a.primary - b.primary > margin + _EPS:
+                return False
+            if self.cost_counts and a.cost - b.cost > margin + _EPS:
+                return False
+        extra = a.visited & ~b.visited
+        return not extra or self._out_of_play(b, extra)
 
     def _estimate(self, label: Label) -> float:
         """A lower bound on the objective of any complete route extending ``label``."""
@@ -414,8 +698,8 @@ class _Search:
     def _key(self, label: Label) -> float | None:
         """The label's place in the queue, or None when no route within every limit extends it.
 
-        The place is the lower bound on the objective (A*), or the arrival time for a Pareto
-        front.
+        The place is the lower bound on the objective (A*), or on the arrival time for a
+        Pareto front (so that fast complete routes come early and bound the rest).
         """
         q, state = self.q, label.state
         h_hours = self.h_hours.get(state)
@@ -433,7 +717,7 @@ class _Search:
             soonest = label.t + h_hours
             if any(f.t <= soonest + _EPS and f.cost <= min_cost + _EPS for f in self.finals):
                 return None
-            return label.t
+            return soonest
         if self.best is not None and estimate > self.best[0] + _EPS:
             return None
         return estimate
@@ -445,33 +729,17 @@ class _Search:
         keep = []
         existing = self.labels.get(label.state)
         if existing:
-            rate = self._storage_rate(label.state)
             for other in existing:
-                if self._dominates(other, label, rate):
+                if self._dominates(other, label):
                     return
             for other in existing:
-                if self._dominates(label, other, rate):
+                if self._dominates(label, other):
                     other.alive = False
                 else:
                     keep.append(other)
         keep.append(label)
         self.labels[label.state] = keep
         heapq.heappush(self.heap, (key, label.t, next(self.counter), label))
-
-    def extend(
-        self,
-        label: Label,
-        state: State,
-        steps: list[RawStep],
-        last: str,
-        dist: float = 0.0,
-        entered: int = 0,
-    ) -> None:
-        """Push the label ``steps`` (timed in hours after ready) lead to."""
-        cost, co2 = _step_cost(steps)
-        t = steps[-1][2] if steps else label.t
-        kept = tuple(s for s in steps if s[0] != "wait" or s[2] - s[1] > _EPS)
-        self.add(label, state, kept, last, t, cost, co2, dist, entered)
 
     def add(
         self,
@@ -484,6 +752,8 @@ class _Search:
         co2: float,
         dist: float,
         entered: int,
+        hold: Hold,
+        held: tuple[Held, ...] = (),
     ) -> None:
         """Push the label that ``steps`` lead to, arriving at ``t``, adding
         ``cost``, ``co2`` and ``dist``; ``entered`` are the places (as bits) it enters.
@@ -507,8 +777,16 @@ class _Search:
                 steps,
                 last,
                 label.visited | entered,
+                hold,
+                held,
             )
         )
+
+    def wait(self, label: Label, until: float, note: str) -> tuple[float, tuple[Held, ...], Hold]:
+        """Charge the wait from ``label.t`` to ``until`` where it is cheapest along the prefix:
+        its cost, where it was charged, and the hold left after it."""
+        cost, spent, rest = _spend(label, until - label.t)
+        return cost, tuple((where, hours, note) for where, hours in spent), rest
 
     # -- the search --------------------------------------------------------------------------
 
@@ -518,20 +796,24 @@ class _Search:
         if q.lift_ok(origin):
             for mode in self.net.node_modes(origin.id):
                 if mode in origin.modes and mode not in q.avoid_modes:
-                    step, _, _ = _handle(origin, 0.0, q.terms, f"load onto {mode}")
+                    step, cost, hours = _handle(origin, 0.0, q.terms, f"load onto {mode}")
                     root = Label(
                         (origin.id, mode), 0.0, 0.0, 0.0, 0.0, 0.0, None, (), "start",
-                        self.bit[origin.id],
+                        self.bit[origin.id], self.own(origin.id),
                     )  # fmt: skip
-                    self.extend(root, (origin.id, mode), [step], "load")
+                    self.add(
+                        root, (origin.id, mode), (step,), "load", hours, cost, 0.0, 0.0, 0,
+                        self.onward(root, origin.id),
+                    )  # fmt: skip
         stop = q.stop
         while self.heap:
+            key = self.heap[0][0]
+            if not q.pareto and self.best is not None and key > self.best[0] + _EPS:
+                break  # every label left is bounded above the best complete route
             if stop is not None and self.expanded % _STOP_CHECK_EVERY == 0 and stop():
                 self.stopped = True
                 break
-            key, _, _, label = heapq.heappop(self.heap)
-            if not q.pareto and self.best is not None and key > self.best[0] + _EPS:
-                break  # every label left is bounded above the best complete route
+            _, _, _, label = heapq.heappop(self.heap)
             # (a Pareto front may have grown past this label since it was queued; the other
             # limits, and the bound on the best route, were checked by its key)
             if not label.alive or (q.pareto and self._key(label) is None):
@@ -564,6 +846,8 @@ class _Search:
             label,
             (step,),
             "unload",
+            label.visited,
+            label.hold,
         )
         if q.max_hours is not None and final.t > q.max_hours + _EPS:
             return
@@ -593,6 +877,33 @@ class _Search:
                 break
         return t
 
+    def _open_until(self, t: float, link: Link, crossing: Crossing | None) -> float:
+        """Until when a start over ``link`` may move on from ``t`` (a moment it may start)."""
+        until = _INF
+        if crossing is not None:
+            until = self.clock.closes(t, crossing.open_weekdays)
+        if self.closed:
+            for key in self._link_keys(link, crossing):
+                for start, _ in self.closed.get(key, ()):
+                    # a closure takes effect at its start: the last start is just before it
+                    if t < start < until:
+                        until = max(t, start - _CLOSURE_MARGIN_H)
+        return until
+
+    def _windows(
+        self, t: float, link: Link, crossing: Crossing | None
+    ) -> Iterator[tuple[float, float]]:
+        """The spans ``(from, until)`` in which a start over ``link`` may fall, from ``t`` on,
+        for one week after the first and after the last closure."""
+        start = self._clear_to_pass(t, link, crossing)
+        horizon = max(start, self.closures_end) + HOURS_PER_WEEK
+        while start < horizon:
+            until = self._open_until(start, link, crossing)
+            yield start, until
+            if until == _INF:
+                return
+            start = self._clear_to_pass(until + _CLOSURE_MARGIN_H, link, crossing)
+
     def _wait_note(self, t: float, link: Link, crossing: Crossing | None) -> str:
         if self.closed:
             keys = self._link_keys(link, crossing)
@@ -606,17 +917,32 @@ class _Search:
         assert crossing is not None
         return f"{crossing.name} opens {_weekday_names(crossing.open_weekdays)} only"
 
+    def _departures(self, t: float, service: Service, ride: _RideTotals) -> Iterator[float]:
+        """The service's departures from ``t`` on that the cargo may ride: the first, and those
+        within a week after it and after the last closure (see the module docstring)."""
+        horizon = max(t, self.closures_end) + HOURS_PER_WEEK
+        first: float | None = None
+        for departs in self.clock.departures(t, _departures(service)):
+            if departs >= horizon:
+                return
+            if self._ride_clear(service, ride, departs):
+                if first is None:
+                    first = departs
+                    horizon = max(first, self.closures_end) + HOURS_PER_WEEK
+                yield departs
+
     def _relax(self, label: Label, succ: State, data: dict[str, Any]) -> None:
         q = self.q
         kind = data["kind"]
         node = self.net.nodes[label.state[0]]
         if kind == "transfer":
-            if label.last in ("transfer", "load") or succ[1] in q.avoid_modes:
+            if label.last in _NO_TRANSFER or succ[1] in q.avoid_modes:
                 return
             if not q.lift_ok(node):
                 return
-            step, _, _ = _handle(node, label.t, q.terms, f"{label.state[1]} to {succ[1]}")
-            self.extend(label, succ, [step], "transfer")
+            step, cost, hours = _handle(node, label.t, q.terms, f"{label.state[1]} to {succ[1]}")
+            hold = self.onward(label, node.id)
+            self.add(label, succ, (step,), "transfer", label.t + hours, cost, 0.0, 0.0, 0, hold)
             return
         if kind == "move":
             link: Link = data["link"]
@@ -632,53 +958,79 @@ class _Search:
                 move = _move(link, None, label.t, arrive, cost, co2)
                 if q.prices is not None:
                     cost += self._priced((move,))
-                self.add(label, succ, (move,), "move", arrive, cost, co2, link.distance_km, entered)
+                hold = self.onward(label, link.to_node)
+                self.add(
+                    label, succ, (move,), "move", arrive, cost, co2, link.distance_km, entered,
+                    hold,
+                )  # fmt: skip
                 return
-            t = self._clear_to_pass(label.t, link, crossing)
-            steps: tuple[RawStep, ...] = ()
-            if t > label.t + _EPS:
-                note = self._wait_note(label.t, link, crossing)
-                steps += (_wait(node, label.t, t, q.terms, note),)
+            fee = transhipment = border_hours = 0.0
             if crossing is not None:
                 fee, transhipment, border_hours = costs.border(crossing, q.terms)
-                steps += (_border(crossing, t, t + border_hours, fee, transhipment),)
-                t += border_hours
-            steps += (_move(link, None, t, t + hours, cost, co2),)
-            total, co2 = _step_cost(steps)
-            total += self._priced(steps)
-            self.add(label, succ, steps, "move", t + hours, total, co2, link.distance_km, entered)
+            to_rate = self.rate(link.to_node)
+            for start, until in self._windows(label.t, link, crossing):
+                steps: tuple[RawStep, ...] = ()
+                held: tuple[Held, ...] = ()
+                if start > label.t + _EPS:
+                    note = self._wait_note(label.t, link, crossing)
+                    waited, held, rest = self.wait(label, start, note)
+                else:
+                    waited, _, rest = _spend(label, 0.0)
+                t = start
+                if crossing is not None:
+                    steps += (_border(crossing, t, t + border_hours, fee, transhipment),)
+                    t += border_hours
+                steps += (_move(link, None, t, t + hours, cost, co2),)
+                total = waited + fee + transhipment + cost + self._priced(steps)
+                hold = _carry(rest, until - start, to_rate)
+                self.add(
+                    label, succ, steps, "move", t + hours, total, co2, link.distance_km, entered,
+                    hold, held,
+                )  # fmt: skip
+                # a later span is worth it only while waiting upstream is cheaper than after
+                if (
+                    not self.later
+                    or until == _INF
+                    or _hold_rate(label.hold, until - label.t) >= to_rate
+                ):
+                    break
             return
         service: Service = data["service"]
         if not q.service_ok(service):
             return
-        departures = _departures(service)
-        departs = self.clock.next_departure(label.t, departures)
-        for _ in range(52):
-            if not self.closed or not self._ride_closed(service, departs):
-                break
-            departs = self.clock.next_departure(departs + 1.0, departures)
-        else:
-            return
         ride = _ride_totals(self.net, service)
+        if label.visited & ride.entered:
+            return
         terms = q.terms
-        arrive = departs + service.transit_hours
-        cost = costs.ride(service, terms)
+        fare = costs.ride(service, terms)
         for crossing in ride.crossings:
             fee, transhipment, _ = costs.border(crossing, terms)
-            cost += fee + transhipment
+            fare += fee + transhipment
         co2 = terms.tonnes * ride.kg_co2e_per_t
-        # The ride's own steps are laid out only for the routes returned (``Label.raw_steps``).
-        taken: tuple[RawStep, ...] = (
-            ("ride", departs, arrive, cost, co2, ride.km, service, terms, self.net),
-        )
-        if departs > label.t + _EPS:
-            day = WEEKDAYS[self.clock.weekday(departs)]
-            note = f"next {service.name} departs {day} {service.departure_hour_utc:02d}:00 UTC"
-            wait = _wait(node, label.t, departs, terms, note)
-            taken = (wait, *taken)
-            cost += wait[3]
-        cost += self._priced(taken)
-        self.add(label, succ, taken, "service", arrive, cost, co2, ride.km, ride.entered)
+        to_rate = self.rate(succ[0])
+        later = ""
+        for departs in self._departures(label.t, service, ride):
+            arrive = departs + service.transit_hours
+            # The ride's own steps are laid out only for the routes returned (``raw_steps``).
+            taken: tuple[RawStep, ...] = (
+                ("ride", departs, arrive, fare, co2, ride.km, service, terms, self.net),
+            )
+            cost = fare + self._priced(taken)
+            held = ()
+            if departs > label.t + _EPS:
+                day = WEEKDAYS[self.clock.weekday(departs)]
+                when = f"{day} {service.departure_hour_utc:02d}:00 UTC"
+                note = f"{later or 'next '}{service.name} departs {when}"
+                waited, held, _ = self.wait(label, departs, note)
+                cost += waited
+            self.add(
+                label, succ, taken, "service", arrive, cost, co2, ride.km, ride.entered,
+                self.own(succ[0]), held,
+            )  # fmt: skip
+            # a later departure is worth it only while waiting before it is cheaper than after
+            if not self.later or _hold_rate(label.hold, departs - label.t) >= to_rate:
+                break
+            later = "storage is cheaper before the ride than after it: "
 
     def _priced(self, steps: Sequence[RawStep]) -> float:
         """What the query's prices add to ``steps``: each link, crossing and service departure
@@ -704,6 +1056,9 @@ class _RideTotals:
     """What a relaxation needs of a ride without laying out its steps (see ``_ride_steps``)."""
 
     crossings: tuple[Crossing, ...]
+    # (hours after departure at which the ride starts over a crossing, the crossing's open days)
+    # for crossings not open every day
+    gates: tuple[tuple[float, frozenset[int]], ...]
     km: float
     kg_co2e_per_t: float  # emissions per tonne of cargo over the whole ride
     entered: int  # the places after the first stop, as bits
@@ -725,8 +1080,22 @@ def _ride_totals(network: Network, service: Service) -> _RideTotals:
         entered = 0
         for stop in service.stops[1:]:
             entered |= network.node_bits[stop]
+        gates = []
+        scale = service.transit_hours / sum(
+            link.hours + (c.hours if (c := network.crossing_on_link.get(link.id)) else 0.0)
+            for link in links
+        )
+        offset = 0.0
+        for link in links:
+            crossing = network.crossing_on_link.get(link.id)
+            if crossing is not None:
+                if len(crossing.open_weekdays) < 7:
+                    gates.append((offset, crossing.open_weekdays))
+                offset += crossing.hours * scale
+            offset += link.hours * scale
         totals = _RideTotals(
             crossings=tuple(c for c in crossings if c is not None),
+            gates=tuple(gates),
             km=sum(link.distance_km for link in links),
             kg_co2e_per_t=sum(costs.emissions_kg_per_t(network, link) for link in links),
             entered=entered,
@@ -768,10 +1137,19 @@ def reachable(query: Query) -> bool:
     return False
 
 
-def search(query: Query) -> list[Label]:
+@dataclass(frozen=True)
+class Found:
+    """What a search completed: complete labels (best first, or the Pareto set), and whether
+    it ran to its end (``exact``) or was stopped first."""
+
+    labels: list[Label]
+    exact: bool
+
+
+def search_found(query: Query) -> Found:
     """Complete labels at the destination: the optimum first, or the Pareto set for ``pareto``.
 
-    A search ended by ``query.stop`` returns what it completed so far (not proven best), or
+    A search ended by ``query.stop`` returns what it completed so far (``exact`` false), or
     raises ``StoppedError`` when it completed nothing.
     """
     run = _Search(query)
@@ -780,9 +1158,13 @@ def search(query: Query) -> list[Label]:
         raise StoppedError(
             f"the route search stopped after {run.expanded:,} labels, before it found a route"
         )
-    if query.pareto:
-        return pareto_filter(finals)
-    return sorted(finals, key=query.final_value)
+    labels = pareto_filter(finals) if query.pareto else sorted(finals, key=query.final_value)
+    return Found(labels, not run.stopped)
+
+
+def search(query: Query) -> list[Label]:
+    """The labels of :func:`search_found`."""
+    return search_found(query).labels
 
 
 def pareto_filter(labels: list[Label]) -> list[Label]:
@@ -794,10 +1176,10 @@ def pareto_filter(labels: list[Label]) -> list[Label]:
     return front
 
 
-def build_route(query: Query, label: Label, objective: str) -> Route:
+def build_route(query: Query, label: Label, objective: str, *, exact: bool = True) -> Route:
     """Turn a complete label into a Route with real timestamps."""
     net = query.network
-    steps = _to_steps(query.ready, label.raw_steps())
+    steps = _to_steps(query.ready, label.raw_steps(net, query.terms))
     path = [query.origin.id]
     for step in steps:
         if step.kind == "move" and step.to_node and step.to_node != path[-1]:
@@ -815,6 +1197,7 @@ def build_route(query: Query, label: Label, objective: str) -> Route:
         value_of_time_usd_per_day=query.value_of_time_usd_per_day,
         carbon_price_usd_per_t=query.carbon_price_usd_per_t,
         notes=query.notes,
+        exact=exact,
     )
 
 
@@ -831,7 +1214,3 @@ def _to_steps(ready: datetime, raw_steps: list[RawStep]) -> tuple[Step, ...]:
 
     # a raw step is a Step's fields in order, with hours after ready for its two times
     return tuple(Step(raw[0], at(raw[1]), at(raw[2]), *raw[3:]) for raw in raw_steps)
-
-
-def iter_moves(label: Label) -> Iterator[RawStep]:
-    return (step for step in label.raw_steps() if step[0] == "move")

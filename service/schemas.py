@@ -396,6 +396,9 @@ class RouteOut(BaseModel):
     origin: str
     destination: str
     objective: str
+    exact: bool = Field(
+        default=True, description="False when the search was stopped before proving it best"
+    )
     ready: str
     depart: str
     arrive: str
@@ -414,6 +417,10 @@ class RoutesAnswer(BaseModel):
 
     routes: list[RouteOut]
     infeasible_reason: str | None
+    front_size: int | None = Field(
+        default=None,
+        description="Pareto answers: routes on the full front, before near-duplicates were dropped",
+    )
 
 
 JobStatus = Literal["queued", "running", "done", "failed"]
