@@ -609,6 +609,7 @@ def serve(
 
     from service.app import create_app
     from service.settings import Settings
+    from service.worker import job_workers
 
     overrides: dict[str, Any] = {"host": host, "port": port, "network_dir": network}
     try:
@@ -621,16 +622,33 @@ def serve(
     _load(settings.network_dir)  # a bad pack stops here with its file, line and column
     log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     log_config["loggers"]["silkroute"] = {"handlers": ["default"], "level": "INFO"}
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        limit_concurrency=settings.max_connections,
-        http="httptools",  # the C parser: about half the CPU of h11 per request
-        access_log=settings.access_log,
-        log_config=log_config,
-        timeout_graceful_shutdown=10,
-    )
+    with job_workers(settings):  # SILKROUTE_JOB_WORKERS of them, stopped when the server stops
+        uvicorn.run(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            limit_concurrency=settings.max_connections,
+            http="httptools",  # the C parser: about half the CPU of h11 per request
+            access_log=settings.access_log,
+            log_config=log_config,
+            timeout_graceful_shutdown=10,
+        )
+
+
+@app.command()
+def worker() -> None:
+    """Run long jobs (plans, tours) from the job database (SILKROUTE_DATABASE_URL) until SIGTERM."""
+    from pydantic import ValidationError
+
+    from service.settings import Settings
+    from service.worker import main as work
+
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        fail(f"settings: {problems}")
+    raise typer.Exit(work(settings))
 
 
 def main() -> None:

@@ -1,0 +1,424 @@
+"""``silkroute worker``: a process that claims long jobs (plans, tours) from the job store and
+runs them, one at a time.
+
+Run as many as the machines have cores, anywhere the database is reachable; ``silkroute serve``
+starts ``job_workers`` of them beside itself (one by default), so a single machine needs
+nothing else. A worker holds its job under a lease it renews every ``job_lease_s / 3``; if it
+dies, the lease runs out and another worker takes the job again.
+
+Stopping: SIGTERM or SIGINT puts the running job back in the queue (its attempt not counted)
+and ends the process at once, even while a solver is deep in native code: the signals are taken
+by a thread of their own (``sigwait``), not by the main thread that computes. A job over its
+wall-clock limit is failed with the reason and the process exits (code 3) to drop the solver;
+the supervisor (``serve``, systemd, process-compose) starts a fresh one.
+
+Every line a worker logs is one JSON object (``event``, ``job``, ``worker``, ...).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from typing import Any
+
+from graphs import load_network
+from graphs.errors import SilkrouteError
+from service.jobs import Claim, JobStore, StoreUnavailable, database_url
+from service.settings import Settings
+
+log = logging.getLogger("silkroute.worker")
+
+EXIT_OVERRUN = 3
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object per record: time, level, logger, message and the record's ``extra``."""
+
+    _PLAIN = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        line |= {k: v for k, v in vars(record).items() if k not in self._PLAIN}
+        if record.exc_info:
+            line["exc"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+def log_json(level: int = logging.INFO) -> None:
+    """Send the ``silkroute`` loggers to stderr as JSON lines."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonLines())
+    root = logging.getLogger("silkroute")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+# -- running one job -----------------------------------------------------------------------------
+
+
+def run_plan(request: dict[str, Any]) -> tuple[bytes, str | None]:
+    """The plan JSON for a stored plan job (the calls the CLI's ``plan`` makes) and its HTML
+    report, or ``None`` when the report could not be drawn (the plan stands without it)."""
+    from routing.plan import plan
+    from routing.scenario import apply_scenario
+    from service.schemas import PlanRequest
+
+    body = PlanRequest.model_validate(request["request"])
+    network = load_network(request.get("network_dir"))
+    if body.scenario is not None:
+        network = apply_scenario(network, body.scenario, file="scenario")
+    shipments = body.to_shipments()
+    result = plan(network, shipments, time_limit_s=float(request["time_limit_s"]))
+    try:
+        from routing.report import report_html
+
+        report: str | None = report_html(network, result, shipments=shipments)
+    except Exception:  # a chart that cannot be drawn must not lose the plan
+        log.exception("plan report failed", extra={"event": "report_failed"})
+        report = None
+    return _json_bytes(result.to_dict()), report
+
+
+def run_tours(request: dict[str, Any], roads_file: str | None) -> bytes:
+    """The tours JSON for a stored tours job, as ``silkroute tours --json`` writes it."""
+    from routing.deliveries import tours_answer
+    from service.schemas import TourRequest
+
+    body = TourRequest.model_validate(request["request"])
+    roads = None
+    if roads_file is not None:
+        from graphs.roads import load_road_graph
+
+        roads = load_road_graph(roads_file)
+    answer = tours_answer(
+        load_network(request.get("network_dir")),
+        body.depot,
+        [delivery.to_delivery() for delivery in body.deliveries],
+        trucks=body.trucks,
+        payload_t=body.payload_t,
+        oversize_trucks=body.oversize_trucks,
+        speed_kph=body.speed_kph,
+        cost_usd_per_km=body.cost_usd_per_km,
+        objective=body.objective,
+        time_limit_s=body.time_limit_s,
+        roads=roads,
+    )
+    return _json_bytes(answer)
+
+
+def _json_bytes(data: Any) -> bytes:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+Outcome = tuple[bool, bytes | str, str | None]
+
+
+def outcome(job: Claim, roads_file: str | None) -> Outcome:
+    """``(True, result, report)`` or ``(False, reason, None)``: a job's failure is its answer,
+    never the worker's end."""
+    try:
+        if job.kind == "plan":
+            result, report = run_plan(job.request)
+            return True, result, report
+        if job.kind == "tours":
+            return True, run_tours(job.request, roads_file), None
+        return False, f"unknown job kind {job.kind!r}", None
+    except SilkrouteError as exc:
+        return False, str(exc), None
+    except MemoryError:
+        return False, "the job needs more memory than the worker has", None
+    except Exception as exc:  # a bug fails its job, not the worker
+        log.exception("job %s: internal error", job.id, extra={"event": "job_error", "job": job.id})
+        return False, f"internal error while running the job: {type(exc).__name__}: {exc}", None
+
+
+# -- the worker ----------------------------------------------------------------------------------
+
+
+class Worker:
+    """Claims and runs jobs until stopped; see the module docstring."""
+
+    def __init__(self, settings: Settings, store: JobStore | None = None) -> None:
+        self.settings = settings
+        self.store = store or JobStore(
+            database_url(settings.database_url, settings.database_path),
+            busy_timeout_s=settings.database_busy_timeout_s,
+            max_attempts=settings.plan_max_attempts,
+            retention_days=settings.job_retention_days,
+        )
+        self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.lease_s = settings.job_lease_s
+        self.stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._job: Claim | None = None
+        self._job_deadline = 0.0
+        self._roads = None if settings.roads_file is None else str(settings.roads_file)
+
+    def _extra(self, **fields: Any) -> dict[str, Any]:
+        return {"worker": self.id} | fields
+
+    def run(self) -> int:
+        """Work until SIGTERM/SIGINT; the process's exit code."""
+        # Signals go to the thread that waits for them, whatever the main thread computes.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+        threading.Thread(target=self._signals, name="signals", daemon=True).start()
+        self._register()
+        threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True).start()
+        log.info("worker started", extra=self._extra(event="worker_started", db=self.store.name))
+        while not self.stopping.is_set():
+            try:
+                self.step()
+            except StoreUnavailable as exc:
+                log.error("%s", exc, extra=self._extra(event="store_unavailable"))
+                self.stopping.wait(2.0)
+        self._leave()
+        return 0
+
+    def _register(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                self.store.register(self.id)
+                return
+            except StoreUnavailable as exc:
+                log.error("%s", exc, extra=self._extra(event="store_unavailable"))
+                self.stopping.wait(2.0)
+
+    def step(self) -> bool:
+        """Claim and run one job; False when none was waiting (after a short wait)."""
+        job = self.store.claim(self.id, self.lease_s)
+        if job is None:
+            self.stopping.wait(self.settings.job_poll_s)
+            return False
+        with self._lock:
+            if self.stopping.is_set():  # stopped between the claim and now: give it back
+                self.store.release(job.id, self.id)
+                return False
+            self._job = job
+            self._job_deadline = time.monotonic() + self._limit_s(job)
+        started = time.perf_counter()
+        log.info(
+            "job %s claimed",
+            job.id,
+            extra=self._extra(event="job_claimed", job=job.id, kind=job.kind, attempt=job.attempts),
+        )
+        ok, body, report = outcome(job, self._roads)
+        with self._lock:
+            self._job = None
+            if self.stopping.is_set():
+                return True  # the signal thread has released the job already
+            if ok:
+                assert isinstance(body, bytes)
+                written = self.store.complete(job.id, self.id, body, report)
+            else:
+                written = self.store.fail(job.id, self.id, str(body))
+        event = ("job_done" if ok else "job_failed") if written else "job_lost"
+        log.info(
+            "job %s %s",
+            job.id,
+            event.removeprefix("job_"),
+            extra=self._extra(
+                event=event,
+                job=job.id,
+                kind=job.kind,
+                attempt=job.attempts,
+                seconds=round(time.perf_counter() - started, 3),
+            )
+            | ({} if ok else {"error": str(body)}),
+        )
+        return True
+
+    def _limit_s(self, job: Claim) -> float:
+        if job.kind == "plan":
+            return self.settings.plan_timeout_s
+        return 2 * float(job.request["request"].get("time_limit_s", 10.0)) + 60.0
+
+    def _signals(self) -> None:
+        signum = signal.sigwait({signal.SIGTERM, signal.SIGINT})
+        log.info("stopping", extra=self._extra(event="worker_stopping", signal=signum))
+        with self._lock:
+            self.stopping.set()
+            job = self._job
+        if job is None:
+            return  # the main loop ends at once (its waits watch ``stopping``)
+        try:
+            self.store.release(job.id, self.id)
+            log.info("job %s released", job.id, extra=self._extra(event="job_released", job=job.id))
+        except StoreUnavailable as exc:  # the lease runs out instead
+            log.error("%s", exc, extra=self._extra(event="store_unavailable"))
+        self._leave()
+        os._exit(0)  # the solver may not look up for minutes
+
+    def _leave(self) -> None:
+        with suppress(StoreUnavailable):
+            self.store.unregister(self.id)
+        logging.shutdown()
+
+    def _heartbeat(self) -> None:
+        """Renew the lease and the worker's heartbeat; end a job over its wall-clock limit."""
+        period = min(self.lease_s / 3, 5.0)
+        next_beat = 0.0
+        while not self.stopping.wait(0.25):
+            with self._lock:
+                job = self._job
+                over = job is not None and time.monotonic() > self._job_deadline
+            try:
+                if job is not None and over:
+                    self._overrun(job)
+                if time.monotonic() < next_beat:
+                    continue
+                next_beat = time.monotonic() + period
+                if job is not None and not self.store.renew(job.id, self.id, self.lease_s):
+                    lost = self._extra(event="lease_lost", job=job.id)
+                    log.warning("job %s: lease lost", job.id, extra=lost)
+                self.store.beat(self.id, None if job is None else job.id)
+            except StoreUnavailable as exc:
+                log.error("%s", exc, extra=self._extra(event="store_unavailable"))
+
+    def _overrun(self, job: Claim) -> None:
+        limit = self._limit_s(job)
+        setting = "plan_timeout_s" if job.kind == "plan" else "the job's time_limit_s"
+        reason = (
+            f"stopped after the limit of {limit:g} s per {job.kind} job ({setting}); "
+            "ask for less at a time"
+        )
+        self.store.fail(job.id, self.id, reason)
+        log.error(
+            "job %s over its limit", job.id, extra=self._extra(event="job_failed", job=job.id)
+        )
+        self._leave()
+        os._exit(EXIT_OVERRUN)
+
+
+def _exit_with_parent(parent: int) -> None:
+    # Orphaned by a SIGKILLed server, a worker would run on unsupervised: its lease lapses and
+    # the job is taken again elsewhere.
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
+
+
+def main(settings: Settings | None = None, parent: int | None = None) -> int:
+    """``silkroute worker``'s body."""
+    log_json()
+    # Solvers and the report load now, not during the first job (imports take seconds).
+    import routing.deliveries
+    import routing.plan
+    import routing.report  # noqa: F401
+
+    if parent is not None:
+        threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+    return Worker(settings or Settings()).run()
+
+
+# -- workers beside a server ---------------------------------------------------------------------
+
+
+class WorkerProcesses:
+    """``count`` worker processes beside a server, each restarted if it ends (after an overrun
+    or a crash) until ``stop``. Each exits by itself if the server dies."""
+
+    def __init__(self, count: int, env: dict[str, str] | None = None) -> None:
+        self.count = count
+        self.env = env
+        self._processes: list[subprocess.Popen[bytes]] = []
+        self._stop = threading.Event()
+        self._watch: threading.Thread | None = None
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "import sys; from service.worker import main; "
+                f"sys.exit(main(parent={os.getpid()}))",
+            ],
+            stdin=subprocess.DEVNULL,
+            env=self.env,
+        )
+
+    def start(self) -> None:
+        self._processes = [self._spawn() for _ in range(self.count)]
+        self._watch = threading.Thread(target=self._restart, name="workers", daemon=True)
+        self._watch.start()
+
+    def pids(self) -> list[int]:
+        return [process.pid for process in self._processes]
+
+    def _restart(self) -> None:
+        while not self._stop.wait(1.0):
+            for index, process in enumerate(self._processes):
+                code = process.poll()
+                if code is not None and not self._stop.is_set():
+                    log.warning("job worker %d exited with %d; starting another", process.pid, code)
+                    self._processes[index] = self._spawn()
+
+    def stop(self, timeout_s: float = 8.0) -> None:
+        self._stop.set()
+        if self._watch is not None:
+            self._watch.join()
+        for process in self._processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        for process in self._processes:
+            try:
+                process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+_WORKER_SETTINGS = (
+    "database_url",
+    "database_path",
+    "database_busy_timeout_s",
+    "plan_max_attempts",
+    "plan_timeout_s",
+    "job_retention_days",
+    "job_lease_s",
+    "job_poll_s",
+    "roads_file",
+)
+
+
+def worker_env(settings: Settings) -> dict[str, str]:
+    """The environment for workers beside a server: the server's job settings."""
+    env = dict(os.environ)
+    for name in _WORKER_SETTINGS:
+        value = getattr(settings, name)
+        key = f"SILKROUTE_{name.upper()}"
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = str(value)
+    return env
+
+
+@contextmanager
+def job_workers(settings: Settings) -> Iterator[WorkerProcesses]:
+    """``settings.job_workers`` worker processes for as long as the block runs (none for 0)."""
+    processes = WorkerProcesses(settings.job_workers, worker_env(settings))
+    if processes.count:
+        processes.start()
+    try:
+        yield processes
+    finally:
+        if processes.count:
+            processes.stop()
