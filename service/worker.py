@@ -6,11 +6,9 @@ starts ``job_workers`` of them beside itself (one by default), so a single machi
 nothing else. A worker holds its job under a lease it renews every ``job_lease_s / 3``; if it
 dies, the lease runs out and another worker takes the job again.
 
-Stopping: SIGTERM or SIGINT puts the running job back in the queue (its attempt not counted)
-and ends the process at once, even while a solver is deep in native code: the signals are taken
-by a thread of their own (``sigwait``), not by the main thread that computes. A job over its
-wall-clock limit is failed with the reason and the process exits (code 3) to drop the solver;
-the supervisor (``serve``, systemd, process-compose) starts a fresh one.
+Stopping: SIGTERM or SIGINT kills the solver process, puts the running job back in the queue
+(its attempt not counted) and ends the worker within a second. A job over its wall-clock limit
+is failed with the reason and its solver process killed; the worker goes on with a fresh one.
 
 Every line a worker logs is one JSON object (``event``, ``job``, ``worker``, ...).
 """
@@ -19,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 import os
 import signal
 import socket
@@ -28,6 +27,9 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager, suppress
 from typing import Any
 
@@ -37,8 +39,6 @@ from service.jobs import Claim, JobStore, StoreUnavailable, database_url
 from service.settings import Settings
 
 log = logging.getLogger("silkroute.worker")
-
-EXIT_OVERRUN = 3
 
 
 class JsonLines(logging.Formatter):
@@ -152,8 +152,29 @@ def outcome(job: Claim, roads_file: str | None) -> Outcome:
 # -- the worker ----------------------------------------------------------------------------------
 
 
+def _child_init() -> None:
+    """The solver process: dies with its worker, leaves Ctrl-C to it, imports solvers once."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the worker, which decides
+    log_json()
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the solver ends with its time limit
+        pass
+    import routing.deliveries
+    import routing.plan
+    import routing.report  # noqa: F401
+
+
 class Worker:
-    """Claims and runs jobs until stopped; see the module docstring."""
+    """Claims jobs and runs each in a solver process until stopped; see the module docstring.
+
+    The solver runs in a process of its own (``ProcessPoolExecutor`` of one): OR-Tools holds
+    the GIL while it solves, which would starve the threads that renew the lease and take
+    signals. A solver over its job's wall-clock limit, or a stop, kills that process; the next
+    job gets a fresh one.
+    """
 
     def __init__(self, settings: Settings, store: JobStore | None = None) -> None:
         self.settings = settings
@@ -166,19 +187,21 @@ class Worker:
         self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.lease_s = settings.job_lease_s
         self.stopping = threading.Event()
-        self._lock = threading.Lock()
         self._job: Claim | None = None
-        self._job_deadline = 0.0
         self._roads = None if settings.roads_file is None else str(settings.roads_file)
+        self._solver: ProcessPoolExecutor | None = None
+        self._solver_pid = 0
 
     def _extra(self, **fields: Any) -> dict[str, Any]:
         return {"worker": self.id} | fields
 
     def run(self) -> int:
         """Work until SIGTERM/SIGINT; the process's exit code."""
-        # Signals go to the thread that waits for them, whatever the main thread computes.
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
-        threading.Thread(target=self._signals, name="signals", daemon=True).start()
+        # The main thread only waits (the solver has a process of its own): the handler runs
+        # within a fraction of a second.
+        signal.signal(signal.SIGTERM, self._signal)
+        signal.signal(signal.SIGINT, self._signal)
+        self._solver_start()
         self._register()
         threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True).start()
         log.info("worker started", extra=self._extra(event="worker_started", db=self.store.name))
@@ -188,7 +211,10 @@ class Worker:
             except StoreUnavailable as exc:
                 log.error("%s", exc, extra=self._extra(event="store_unavailable"))
                 self.stopping.wait(2.0)
-        self._leave()
+        self._solver_stop()
+        with suppress(StoreUnavailable):
+            self.store.unregister(self.id)
+        log.info("worker stopped", extra=self._extra(event="worker_stopped"))
         return 0
 
     def _register(self) -> None:
@@ -200,34 +226,51 @@ class Worker:
                 log.error("%s", exc, extra=self._extra(event="store_unavailable"))
                 self.stopping.wait(2.0)
 
+    def _solver_start(self) -> ProcessPoolExecutor:
+        if self._solver is None:
+            spawn = multiprocessing.get_context("spawn")  # no fork of a threaded process
+            self._solver = ProcessPoolExecutor(1, mp_context=spawn, initializer=_child_init)
+            self._solver_pid = self._solver.submit(os.getpid).result()
+        return self._solver
+
+    def _solver_stop(self) -> None:
+        if self._solver is not None:
+            with suppress(ProcessLookupError):
+                os.kill(self._solver_pid, signal.SIGKILL)
+            self._solver.shutdown(wait=True, cancel_futures=True)
+            self._solver = None
+
     def step(self) -> bool:
         """Claim and run one job; False when none was waiting (after a short wait)."""
         job = self.store.claim(self.id, self.lease_s)
         if job is None:
             self.stopping.wait(self.settings.job_poll_s)
             return False
-        with self._lock:
-            if self.stopping.is_set():  # stopped between the claim and now: give it back
-                self.store.release(job.id, self.id)
-                return False
-            self._job = job
-            self._job_deadline = time.monotonic() + self._limit_s(job)
+        self._job = job
         started = time.perf_counter()
         log.info(
             "job %s claimed",
             job.id,
             extra=self._extra(event="job_claimed", job=job.id, kind=job.kind, attempt=job.attempts),
         )
-        ok, body, report = outcome(job, self._roads)
-        with self._lock:
+        try:
+            result = self._solve(job)
+        finally:
             self._job = None
-            if self.stopping.is_set():
-                return True  # the signal thread has released the job already
-            if ok:
-                assert isinstance(body, bytes)
-                written = self.store.complete(job.id, self.id, body, report)
-            else:
-                written = self.store.fail(job.id, self.id, str(body))
+        if result is None:  # stopping: back to the queue, the attempt not counted
+            released = self.store.release(job.id, self.id)
+            log.info(
+                "job %s released",
+                job.id,
+                extra=self._extra(event="job_released" if released else "job_lost", job=job.id),
+            )
+            return True
+        ok, body, report = result
+        if ok:
+            assert isinstance(body, bytes)
+            written = self.store.complete(job.id, self.id, body, report)
+        else:
+            written = self.store.fail(job.id, self.id, str(body))
         event = ("job_done" if ok else "job_failed") if written else "job_lost"
         log.info(
             "job %s %s",
@@ -244,66 +287,54 @@ class Worker:
         )
         return True
 
+    def _solve(self, job: Claim) -> Outcome | None:
+        """The job's outcome from the solver process; ``None`` if the worker is stopping."""
+        limit = self._limit_s(job)
+        deadline = time.monotonic() + limit
+        pending = self._solver_start().submit(outcome, job, self._roads)
+        while True:
+            try:
+                return pending.result(timeout=0.2)
+            except FuturesTimeout:
+                pass
+            except BrokenProcessPool:
+                self._solver_stop()
+                return False, "the process solving the job died (out of memory?)", None
+            if self.stopping.is_set():
+                self._solver_stop()
+                return None
+            if time.monotonic() > deadline:
+                self._solver_stop()
+                setting = "plan_timeout_s" if job.kind == "plan" else "the job's time_limit_s"
+                reason = (
+                    f"stopped after the limit of {limit:g} s per {job.kind} job ({setting}); "
+                    "ask for less at a time"
+                )
+                return False, reason, None
+
     def _limit_s(self, job: Claim) -> float:
         if job.kind == "plan":
             return self.settings.plan_timeout_s
         return 2 * float(job.request["request"].get("time_limit_s", 10.0)) + 60.0
 
-    def _signals(self) -> None:
-        signum = signal.sigwait({signal.SIGTERM, signal.SIGINT})
+    def _signal(self, signum: int, frame: Any) -> None:
         log.info("stopping", extra=self._extra(event="worker_stopping", signal=signum))
-        with self._lock:
-            self.stopping.set()
-            job = self._job
-        if job is None:
-            return  # the main loop ends at once (its waits watch ``stopping``)
-        try:
-            self.store.release(job.id, self.id)
-            log.info("job %s released", job.id, extra=self._extra(event="job_released", job=job.id))
-        except StoreUnavailable as exc:  # the lease runs out instead
-            log.error("%s", exc, extra=self._extra(event="store_unavailable"))
-        self._leave()
-        os._exit(0)  # the solver may not look up for minutes
-
-    def _leave(self) -> None:
-        with suppress(StoreUnavailable):
-            self.store.unregister(self.id)
-        logging.shutdown()
+        self.stopping.set()
 
     def _heartbeat(self) -> None:
-        """Renew the lease and the worker's heartbeat; end a job over its wall-clock limit."""
+        """Renew the running job's lease and the worker's heartbeat, ``lease_s / 3`` apart."""
         period = min(self.lease_s / 3, 5.0)
-        next_beat = 0.0
-        while not self.stopping.wait(0.25):
-            with self._lock:
-                job = self._job
-                over = job is not None and time.monotonic() > self._job_deadline
+        while not self.stopping.wait(period):
+            job = self._job
             try:
-                if job is not None and over:
-                    self._overrun(job)
-                if time.monotonic() < next_beat:
-                    continue
-                next_beat = time.monotonic() + period
-                if job is not None and not self.store.renew(job.id, self.id, self.lease_s):
-                    lost = self._extra(event="lease_lost", job=job.id)
-                    log.warning("job %s: lease lost", job.id, extra=lost)
+                if job is not None:
+                    kept = self.store.renew(job.id, self.id, self.lease_s)
+                    if not kept and self._job is job:  # (not merely finished meanwhile)
+                        lost = self._extra(event="lease_lost", job=job.id)
+                        log.warning("job %s: lease lost", job.id, extra=lost)
                 self.store.beat(self.id, None if job is None else job.id)
             except StoreUnavailable as exc:
                 log.error("%s", exc, extra=self._extra(event="store_unavailable"))
-
-    def _overrun(self, job: Claim) -> None:
-        limit = self._limit_s(job)
-        setting = "plan_timeout_s" if job.kind == "plan" else "the job's time_limit_s"
-        reason = (
-            f"stopped after the limit of {limit:g} s per {job.kind} job ({setting}); "
-            "ask for less at a time"
-        )
-        self.store.fail(job.id, self.id, reason)
-        log.error(
-            "job %s over its limit", job.id, extra=self._extra(event="job_failed", job=job.id)
-        )
-        self._leave()
-        os._exit(EXIT_OVERRUN)
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -311,17 +342,12 @@ def _exit_with_parent(parent: int) -> None:
     # the job is taken again elsewhere.
     while os.getppid() == parent:
         time.sleep(0.5)
-    os._exit(0)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def main(settings: Settings | None = None, parent: int | None = None) -> int:
     """``silkroute worker``'s body."""
     log_json()
-    # Solvers and the report load now, not during the first job (imports take seconds).
-    import routing.deliveries
-    import routing.plan
-    import routing.report  # noqa: F401
-
     if parent is not None:
         threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     return Worker(settings or Settings()).run()
@@ -331,8 +357,8 @@ def main(settings: Settings | None = None, parent: int | None = None) -> int:
 
 
 class WorkerProcesses:
-    """``count`` worker processes beside a server, each restarted if it ends (after an overrun
-    or a crash) until ``stop``. Each exits by itself if the server dies."""
+    """``count`` worker processes beside a server, each restarted if it ends (a crash) until
+    ``stop``. Each exits by itself if the server dies."""
 
     def __init__(self, count: int, env: dict[str, str] | None = None) -> None:
         self.count = count
