@@ -152,16 +152,21 @@ def outcome(job: Claim, roads_file: str | None) -> Outcome:
 # -- the worker ----------------------------------------------------------------------------------
 
 
+def _signal_when_parent_dies(signum: int) -> None:
+    """Linux's PR_SET_PDEATHSIG: ``signum`` to this process the moment its parent ends."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signum)
+    except (OSError, AttributeError):  # not Linux: the polling in _exit_with_parent remains
+        pass
+
+
 def _child_init() -> None:
     """The solver process: dies with its worker, leaves Ctrl-C to it, imports solvers once."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the worker, which decides
     log_json()
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # not Linux: the solver ends with its time limit
-        pass
+    _signal_when_parent_dies(signal.SIGKILL)
     import routing.deliveries
     import routing.plan
     import routing.report  # noqa: F401
@@ -348,9 +353,11 @@ def _exit_with_parent(parent: int) -> None:
 def main(settings: Settings | None = None, parent: int | None = None) -> int:
     """``silkroute worker``'s body."""
     log_json()
-    if parent is not None:
+    worker = Worker(settings or Settings())
+    if parent is not None:  # beside a server: a clean stop as soon as the server is gone
+        _signal_when_parent_dies(signal.SIGTERM)
         threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
-    return Worker(settings or Settings()).run()
+    return worker.run()
 
 
 # -- workers beside a server ---------------------------------------------------------------------

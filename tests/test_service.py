@@ -549,7 +549,9 @@ def test_locked_database_is_503_and_reads_still_work(tmp_path: Path) -> None:
         assert client.post("/v1/plans", json=PLAN).status_code == 202
 
 
-def test_read_only_database_is_503_for_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_read_only_database_is_503_for_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "jobs.sqlite3"
     store = JobStore(database_url(None, path))
     old = store.submit("plan", {}, queue_size=10)
