@@ -34,6 +34,8 @@ def main() -> None:
         run([str(SCRIPTS / "bench_cvrplib.py"), *instances, "--time-limit", "10"])
     else:
         print(f"# no CVRPLIB instances at {CVRPLIB}; skipped", flush=True)
+    jobs = ["--jobs", "40", "--get-shipments", "0"] if options.quick else []
+    run([str(SCRIPTS / "bench_jobs.py"), *jobs])
     service = SCRIPTS / "bench_service.py"
     if service.exists():
         run([str(service)])
