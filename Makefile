@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test bench lint typecheck pytest clean demo browser
+.PHONY: run test bench lint typecheck pytest fuzz clean demo browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,8 +35,14 @@ browser:
 	    { apt-get update >/dev/null && apt-get install -y --no-install-recommends chromium >/dev/null; }; \
 	  else echo "warning: $(CHROMIUM) missing and cannot install it; the browser test will skip"; fi; }
 
+# Hypothesis runs derandomized here and in CI (profile "ci"): the same examples every run.
 pytest: $(STAMP) browser
-	$(BIN)/python -m pytest
+	SILKROUTE_HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest
+
+# Exploration: fresh random examples, ten times as many (SILKROUTE_FUZZ_SCALE to change).
+fuzz: $(STAMP)
+	SILKROUTE_HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -p no:cacheprovider \
+	  tests/test_fuzz_inputs.py tests/test_properties.py tests/test_service_fuzz.py
 
 test: lint typecheck pytest
 

@@ -41,8 +41,15 @@ def load_network(path: str | Path | None = None) -> Network:
     directory = directory.expanduser().resolve()
     if not directory.is_dir():
         raise DataPackError(f"network pack '{path}' is not a directory")
-    stamp = tuple(sorted((p.name, p.stat().st_mtime_ns) for p in directory.glob("*.csv")))
+    stamp = tuple(sorted((p.name, _modified_ns(p)) for p in directory.glob("*.csv")))
     return _load_cached(directory, stamp)
+
+
+def _modified_ns(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:  # a dangling link: the pack reader names it
+        return -1
 
 
 @lru_cache(maxsize=8)

@@ -77,3 +77,32 @@ class NoRouteError(SilkrouteError, LookupError):
 
 class InfeasiblePlanError(SilkrouteError, ValueError):
     """A plan request that cannot be solved at all (not: some shipments left unplanned)."""
+
+
+class DataPackErrors(DataPackError):
+    """Several problems found in one pass over one or more files (at most ``MAX_PROBLEMS``).
+
+    ``errors`` lists them in file order; ``str()`` gives one line per problem. The first
+    problem's file, line and column are this error's own.
+    """
+
+    MAX_PROBLEMS = 50
+
+    def __init__(self, errors: Sequence[DataPackError], truncated: bool = False) -> None:
+        self.errors = tuple(errors)
+        self.truncated = truncated
+        first = self.errors[0]
+        super().__init__(first.detail, file=first.file, line=first.line, column=first.column)
+
+    def __reduce__(self) -> tuple[type[DataPackErrors], tuple[tuple[DataPackError, ...], bool]]:
+        return type(self), (self.errors, self.truncated)
+
+    def lines(self) -> list[str]:
+        """One self-contained line per problem (and a last one when the pass stopped early)."""
+        found = [str(error) for error in self.errors]
+        if self.truncated:
+            found.append(f"stopped after {len(self.errors)} problems; fix these and run again")
+        return found
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())

@@ -111,6 +111,15 @@ def network_to_dict(network: Network) -> dict[str, Any]:
             }
             for o in network.oversize
         ],
+        "service_delays": [
+            {
+                "applies_to": d.applies_to,
+                "delay_p50_hours": d.delay_p50_hours,
+                "delay_p90_hours": d.delay_p90_hours,
+                "source": d.source,
+            }
+            for d in network.tables.service_delays
+        ],
     }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import itertools
 import math
+import os
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from graphs.errors import DataPackError
+from graphs.errors import DataPackError, DataPackErrors
 from graphs.geo import great_circle_km
 from graphs.places import normalize
 from graphs.records import (
@@ -32,9 +33,12 @@ from graphs.records import (
     OversizeClass,
     Parameters,
     Service,
+    ServiceDelay,
 )
+from graphs.textfile import Problems, csv_reader, delimiter_hint, read_text
 
 BUNDLED_PACK = Path(__file__).parent / "data"
+SERVICE_MODES = ("rail", "sea", "ferry")
 MAX_ROWS_PER_FILE = 200_000
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 # Hard bounds only reject impossible figures; plausibility per corridor is for tests and review.
@@ -202,13 +206,19 @@ COLUMNS: dict[str, dict[str, Parser]] = {
     "services.csv": {
         "id": _slug,
         "name": _text,
-        "mode": _choice("rail", "sea", "ferry"),
+        "mode": _choice(*SERVICE_MODES),
         "stops": _items,
         "weekdays": parse_weekdays,
         "departure_hour_utc": _number(0, 23),
         "transit_hours": _number(1e-3, 1e4),
         "usd_per_teu": _USD,
         "capacity_teu": _number(1e-6, 1e8),
+        "source": _text,
+    },
+    "service_delays.csv": {
+        "applies_to": _slug,
+        "delay_p50_hours": _HOURS,
+        "delay_p90_hours": _HOURS,
         "source": _text,
     },
     "emission_factors.csv": {
@@ -257,47 +267,65 @@ class Row:
         return DataPackError(message, file=self.file, line=self.line, column=column)
 
 
-def read_table(path: Path, columns: dict[str, Parser]) -> list[Row]:
-    """Read one CSV file, parsing every cell; raise on the first bad one."""
+def read_table(
+    path: Path, columns: dict[str, Parser], problems: Problems | None = None
+) -> list[Row]:
+    """Read one CSV file (``,`` or ``;``, with or without a byte-order mark), parsing every cell.
+
+    Every bad cell is reported, up to 50, in one ``DataPackErrors``; with ``problems`` given they
+    are added there instead, and the rows that parsed are returned.
+    """
     name = path.name
+    own = problems is None
+    found = Problems() if problems is None else problems
+    reader = csv_reader(read_text(path), columns)
     try:
-        handle = path.open(newline="", encoding="utf-8")
-    except OSError as exc:
-        raise DataPackError(f"cannot be read ({exc.strerror})", file=name) from None
-    with handle:
-        reader = csv.reader(handle)
-        try:
-            header = next(reader, None)
-            if header is None:
-                raise DataPackError("is empty; expected a header row", file=name, line=1)
-            header = [column.strip().lstrip("\ufeff") for column in header]
-            for column in header:
-                if header.count(column) > 1:
-                    raise DataPackError(
-                        "is named twice in the header", file=name, line=1, column=column
-                    )
-            missing = [column for column in columns if column not in header]
-            if missing:
+        header = next(reader, None)
+        if header is None:
+            raise DataPackError("is empty; expected a header row", file=name, line=1)
+        header = [column.strip().lstrip("\ufeff") for column in header]
+        for column in header:
+            if header.count(column) > 1:
                 raise DataPackError(
-                    f"missing column(s) {', '.join(missing)}", file=name, line=1, column=missing[0]
+                    "is named twice in the header", file=name, line=1, column=column
                 )
-            unknown = [column for column in header if column not in columns]
-            if unknown:
-                raise DataPackError(
-                    f"unexpected column '{unknown[0]}'", file=name, line=1, column=unknown[0]
-                )
-            rows = list(_parse_rows(reader, header, columns, name))
-        except UnicodeDecodeError:
-            raise DataPackError("is not UTF-8 text", file=name) from None
-        except csv.Error as exc:
+        missing = [column for column in columns if column not in header]
+        if missing:
             raise DataPackError(
-                f"is not valid CSV ({exc})", file=name, line=reader.line_num
-            ) from None
+                f"missing column(s) {', '.join(missing)}{delimiter_hint(','.join(header))}",
+                file=name,
+                line=1,
+                column=missing[0],
+            )
+        unknown = [column for column in header if column not in columns]
+        if unknown:
+            raise DataPackError(
+                f"unexpected column '{unknown[0]}'", file=name, line=1, column=unknown[0]
+            )
+        rows = list(_parse_rows(reader, header, columns, name, found))
+    except csv.Error as exc:
+        found.add(
+            DataPackError(
+                f"is not valid CSV ({exc})", file=name, line=getattr(reader, "line_num", None)
+            )
+        )
+        rows = []
+    except DataPackErrors:
+        raise  # the most a pass reports
+    except DataPackError as exc:
+        found.add(exc)
+        rows = []
+    if own:
+        found.check()
     return rows
 
 
 def _parse_rows(
-    reader: Iterator[list[str]], header: list[str], columns: dict[str, Parser], name: str
+    reader: Iterator[list[str]],
+    header: list[str],
+    columns: dict[str, Parser],
+    name: str,
+    problems: Problems,
 ) -> Iterator[Row]:
     for count, cells in enumerate(reader, start=1):
         line = getattr(reader, "line_num", count + 1)
@@ -306,16 +334,24 @@ def _parse_rows(
         if not any(cell.strip() for cell in cells):
             continue
         if len(cells) != len(header):
-            raise DataPackError(
-                f"has {len(cells)} cells but the header has {len(header)}", file=name, line=line
+            problems.add(
+                DataPackError(
+                    f"has {len(cells)} cells but the header has {len(header)}",
+                    file=name,
+                    line=line,
+                )
             )
+            continue
         values: dict[str, Any] = {}
+        bad = False
         for column, cell in zip(header, cells, strict=True):
             try:
                 values[column] = columns[column](cell.strip())
             except _CellError as exc:
-                raise DataPackError(str(exc), file=name, line=line, column=column) from None
-        yield Row(name, line, values)
+                problems.add(DataPackError(str(exc), file=name, line=line, column=column))
+                bad = True
+        if not bad:
+            yield Row(name, line, values)
 
 
 @dataclass(frozen=True)
@@ -329,19 +365,39 @@ class PackTables:
     emission_factors: tuple[EmissionFactor, ...]
     oversize: tuple[OversizeClass, ...]
     parameters: Parameters
+    service_delays: tuple[ServiceDelay, ...] = ()
 
 
 def read_pack(directory: Path) -> PackTables:
     """Read and validate every file of a pack directory."""
     if not directory.is_dir():
         raise DataPackError(f"network pack '{directory}' is not a directory")
+    problems = Problems()
+    for path in sorted(directory.glob("*.csv")):  # a dangling link is named, never skipped
+        if path.is_symlink() and not path.exists():
+            problems.add(
+                DataPackError(
+                    f"is a symbolic link to '{os.readlink(path)}', which does not exist",
+                    file=path.name,
+                )
+            )
     for required in REQUIRED_FILES:
-        if not (directory / required).is_file():
-            raise DataPackError("is missing from the pack", file=required)
+        path = directory / required
+        if not path.exists() and not path.is_symlink():
+            problems.add(DataPackError("is missing from the pack", file=required))
+    problems.check()
 
     def table(name: str) -> list[Row]:
         path = directory / name
-        return read_table(path, COLUMNS[name]) if path.is_file() else []
+        if not path.exists():
+            return []
+        try:
+            return read_table(path, COLUMNS[name], problems)
+        except DataPackErrors:
+            raise
+        except DataPackError as exc:  # the file as a whole: unreadable, too large, not UTF-8
+            problems.add(exc)
+            return []
 
     node_rows = table("nodes.csv")
     link_rows = table("links.csv")
@@ -350,6 +406,8 @@ def read_pack(directory: Path) -> PackTables:
     factor_rows = table("emission_factors.csv")
     oversize_rows = table("oversize.csv")
     parameter_rows = table("parameters.csv")
+    delay_rows = table("service_delays.csv")
+    problems.check()  # every bad cell of every file, before the checks across rows
 
     nodes = _nodes(node_rows)
     links, link_rows_by_id = _links(link_rows, nodes)
@@ -365,6 +423,7 @@ def read_pack(directory: Path) -> PackTables:
         emission_factors=tuple(factors),
         oversize=tuple(_oversize(oversize_rows)),
         parameters=_parameters(parameter_rows),
+        service_delays=tuple(_service_delays(delay_rows, services)),
     )
 
 
@@ -578,6 +637,26 @@ def _services(rows: list[Row], nodes: dict[str, Node], links: dict[str, Link]) -
             )
         )
     return services
+
+
+def _service_delays(rows: list[Row], services: list[Service]) -> list[ServiceDelay]:
+    _unique(rows, "applies_to")
+    known = {service.id for service in services} | set(SERVICE_MODES)
+    delays = []
+    for row in rows:
+        target = row["applies_to"]
+        if target not in known:
+            raise row.error(
+                "applies_to", f"'{target}' is neither a service id nor one of {SERVICE_MODES}"
+            )
+        p50, p90 = row["delay_p50_hours"], row["delay_p90_hours"]
+        if p90 < p50 or (p50 == 0) != (p90 == 0):
+            raise row.error(
+                "delay_p90_hours",
+                f"needs 0 < median <= 90th percentile, or both 0; got {p50:g} and {p90:g}",
+            )
+        delays.append(ServiceDelay(target, p50, p90, row["source"]))
+    return delays
 
 
 def _emission_factors(

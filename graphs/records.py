@@ -96,6 +96,18 @@ class Crossing:
 
 
 @dataclass(frozen=True, slots=True)
+class ServiceDelay:
+    """How late a service's cargo arrives beyond its timetable: a lognormal fitted to the median
+    and the 90th percentile (both zero: never late). ``applies_to`` is a service id, or a mode
+    (``rail``, ``sea``, ``ferry``) for every service of that mode without a row of its own."""
+
+    applies_to: str
+    delay_p50_hours: float
+    delay_p90_hours: float
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
 class Service:
     """A scheduled departure pattern from the first stop to the last, over ``links``."""
 

@@ -280,6 +280,9 @@ def _check_coordinate(lat: float, lon: float) -> None:
 # Loading
 
 
+MAX_EXTRACT_BYTES = 256 * 1_048_576
+
+
 def load_road_graph(path: str | Path) -> RoadGraph:
     """Load a truck road graph from a local OSM XML extract (``.osm``).
 
@@ -292,8 +295,14 @@ def load_road_graph(path: str | Path) -> RoadGraph:
     """
     file = Path(path).expanduser()
     if not file.is_file():
-        raise DataPackError("road extract not found", file=str(path))
+        raise DataPackError("road extract not found (or not a regular file)", file=str(path))
     stat = file.stat()
+    if stat.st_size > MAX_EXTRACT_BYTES:  # osmnx holds the whole XML tree, several times its size
+        raise DataPackError(
+            f"is {stat.st_size / 1_048_576:,.0f} MB, larger than the limit of "
+            f"{MAX_EXTRACT_BYTES / 1_048_576:g} MB for a road extract; cut it to the area",
+            file=str(path),
+        )
     return _load_cached(file.resolve(), stat.st_mtime_ns, stat.st_size)
 
 

@@ -6,6 +6,7 @@ from graphs.errors import NoRouteError as NoRouteError
 from graphs.errors import UnknownPlaceError as UnknownPlaceError
 from routing.model import Cargo as Cargo
 from routing.model import Shipment as Shipment
+from routing.options import RouteOptions as RouteOptions
 from routing.plan import Plan as Plan
 from routing.plan import PlanSettings as PlanSettings
 from routing.plan import plan as plan

@@ -1,12 +1,17 @@
 """The ``silkroute`` command: the only place in ``routing`` that reads and writes files.
 
-Exit codes: 0 done, 1 no route / infeasible (reason on stderr), 2 bad input.
+Exit codes: 0 done, 1 no route / infeasible (reason on stderr), 2 bad input. Every error is one
+line on stderr (a file with several bad rows: one line each), never a traceback. Text from
+files and arguments is printed with control characters escaped, so an id cannot drive the
+terminal; ``--json`` output is JSON as built.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -24,19 +29,22 @@ from rich.table import Table
 from graphs import Network, load_network
 from graphs.errors import (
     DataPackError,
+    DataPackErrors,
     InputError,
     NoRouteError,
     SilkrouteError,
     UnknownPlaceError,
 )
 from graphs.export import network_geojson, network_to_dict
+from graphs.textfile import read_text
 from routing.geojson import routes_geojson
 from routing.lastmile import place_name
-from routing.model import OBJECTIVES, Cargo, Objective, Shipment
+from routing.model import Cargo, Shipment
+from routing.options import option_default, option_help
 from routing.plan import Plan, plan, plan_deltas
 from routing.route import Route
 from routing.routes import Avoid, find_routes
-from routing.scenario import apply_scenario
+from routing.scenario import SafeScenarioLoader, apply_scenario
 from routing.shipments import plan_csv, read_shipments
 
 EXIT_OK, EXIT_INFEASIBLE, EXIT_BAD_INPUT = 0, 1, 2
@@ -63,10 +71,25 @@ NetworkOption = Annotated[
 ]
 
 
+# Control characters (ESC, CSI, bidirectional overrides...) in text from files or arguments.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean(text: object) -> str:
+    """``text`` safe for a terminal: control characters as visible escapes (``\\x1b``)."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), str(text))
+
+
+def say(message: str, code: int) -> None:
+    """Write an error to stderr, one line per line of ``message``."""
+    for line in message.splitlines() or [""]:
+        # Messages quote what the user typed: escape it, or "[" would be read as rich markup.
+        text = escape(clean(line))
+        err.print(f"[bold red]error:[/] {text}" if code == EXIT_BAD_INPUT else text)
+
+
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
-    # Messages quote what the user typed: escape it, or "[" would be read as rich markup.
-    text = escape(message)
-    err.print(f"[bold red]error:[/] {text}" if code == EXIT_BAD_INPUT else text)
+    say(message, code)
     raise typer.Exit(code)
 
 
@@ -79,10 +102,57 @@ def user_errors() -> Iterator[None]:
         fail(exc.reason, EXIT_INFEASIBLE)
     except UnknownPlaceError as exc:
         fail(str(exc))
+    except DataPackErrors as exc:
+        fail("\n".join(exc.lines()))
     except (DataPackError, InputError) as exc:
-        fail(str(exc))
+        fail(_flagged(exc))
     except SilkrouteError as exc:
         fail(str(exc))
+
+
+# The options' own names in errors become the flags a user typed.
+_FLAGS = {
+    "max_transit_days": "--max-days",
+    "max_cost_usd": "--max-cost-usd",
+    "carbon_price_usd_per_t": "--carbon-price-usd-per-t",
+    "value_usd": "--value-usd",
+    "alternatives": "--alternatives",
+    "objective": "--objective",
+    "modes": "--modes",
+    "avoid.countries": "--avoid-country",
+    "avoid.nodes": "--avoid-node",
+    "avoid.crossings": "--avoid-crossing",
+}
+
+
+def _flagged(exc: DataPackError | InputError) -> str:
+    field = getattr(exc, "field", None)
+    if not isinstance(exc, InputError) or not field:
+        return str(exc)
+    base = re.sub(r"\.\d+$", "", field)
+    flag = _FLAGS.get(base)
+    return f"{flag}: {exc.detail}" if flag else str(exc)
+
+
+def check_output(path: Path | None, flag: str, *, directory: bool = False) -> None:
+    """Stop before any work when ``path`` cannot be written (no such directory, not writable,
+    a directory where a file is wanted)."""
+    if path is None:
+        return
+    if directory:
+        if path.exists() and not path.is_dir():
+            fail(f"{flag}: {path} exists and is not a directory")
+        target = path if path.is_dir() else path.absolute().parent
+    else:
+        if path.is_dir():
+            fail(f"{flag}: {path} is a directory")
+        if path.exists() and not os.access(path, os.W_OK):
+            fail(f"{flag}: cannot write {path}: permission denied")
+        target = path.absolute().parent
+    if not target.is_dir():
+        fail(f"{flag}: cannot write {path}: directory {target} does not exist")
+    if not os.access(target, os.W_OK | os.X_OK):
+        fail(f"{flag}: cannot write {path}: directory {target} is not writable")
 
 
 def write_atomic(path: Path, write: Callable[[Any], None], binary: bool = False) -> None:
@@ -130,15 +200,15 @@ def _load_roads(path: Path | None) -> Any:
 
 
 def read_scenario(path: Path) -> dict[str, Any]:
-    """A scenario mapping from a JSON or YAML file; syntax errors are named by line."""
+    """A scenario mapping from a JSON or YAML file (at most 64 MB); syntax errors are named by
+    line. YAML aliases are refused: a scenario needs none, and they can multiply a small file
+    into an endless one."""
+    text = read_text(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise DataPackError("is not UTF-8 text", file=path.name) from None
-    except OSError as exc:
-        raise DataPackError(f"cannot be read ({exc.strerror})", file=path.name) from None
-    try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        if path.suffix.lower() == ".json":
+            data = json.loads(text)
+        else:
+            data = yaml.load(text, Loader=SafeScenarioLoader)
     except json.JSONDecodeError as exc:
         raise DataPackError(
             f"is not valid JSON: {exc.msg}", file=path.name, line=exc.lineno
@@ -148,7 +218,8 @@ def read_scenario(path: Path) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
-        raise DataPackError(f"is not valid YAML: {exc}", file=path.name, line=line) from None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise DataPackError(f"is not valid YAML: {problem}", file=path.name, line=line) from None
     if not isinstance(data, dict):
         raise DataPackError(
             "must hold a mapping (closures, capacity, dwell, tariffs)", file=path.name
@@ -175,18 +246,31 @@ def route(
     weight_t: Annotated[
         float | None, typer.Option("--weight-t", help="Per piece, or total gross for containers.")
     ] = None,
-    objective: Annotated[str, typer.Option(help="cost, time, co2e or balanced.")] = "cost",
+    objective: Annotated[str, typer.Option(help=option_help("objective"))] = option_default(
+        "objective"
+    ),
     ready: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default today, UTC).")] = None,
     value_usd: Annotated[float | None, typer.Option("--value-usd")] = None,
-    carbon_price: Annotated[float, typer.Option("--carbon-price-usd-per-t")] = 0.0,
+    carbon_price: Annotated[
+        float,
+        typer.Option("--carbon-price-usd-per-t", help=option_help("carbon_price_usd_per_t")),
+    ] = option_default("carbon_price_usd_per_t"),
     avoid_country: Annotated[list[str] | None, typer.Option("--avoid-country")] = None,
     avoid_node: Annotated[list[str] | None, typer.Option("--avoid-node")] = None,
     avoid_crossing: Annotated[list[str] | None, typer.Option("--avoid-crossing")] = None,
-    modes: Annotated[str | None, typer.Option(help="Allowed modes, e.g. rail,road.")] = None,
-    max_days: Annotated[float | None, typer.Option("--max-days")] = None,
-    max_cost: Annotated[float | None, typer.Option("--max-cost-usd")] = None,
-    alternatives: Annotated[int, typer.Option(min=0, max=10)] = 0,
-    pareto: Annotated[bool, typer.Option("--pareto")] = False,
+    modes: Annotated[
+        str | None, typer.Option(help=option_help("modes") + " E.g. rail,road.")
+    ] = None,
+    max_days: Annotated[
+        float | None, typer.Option("--max-days", help=option_help("max_transit_days"))
+    ] = None,
+    max_cost: Annotated[
+        float | None, typer.Option("--max-cost-usd", help=option_help("max_cost_usd"))
+    ] = None,
+    alternatives: Annotated[int, typer.Option(help=option_help("alternatives"))] = option_default(
+        "alternatives"
+    ),
+    pareto: Annotated[bool, typer.Option("--pareto", help=option_help("pareto"))] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the HTTP answer JSON.")] = False,
     geojson: Annotated[Path | None, typer.Option("--geojson", help="Write routes.")] = None,
     plot: Annotated[Path | None, typer.Option("--plot", help="Draw a PNG map.")] = None,
@@ -194,11 +278,14 @@ def route(
     scenario: ScenarioOption = None,
     roads: RoadsOption = None,
 ) -> None:
-    """Route one shipment from ORIGIN to DESTINATION (a place, or a site as "lat,lon")."""
+    """Route one shipment from ORIGIN to DESTINATION (a place, or a site as "lat,lon").
+
+    Avoided countries are ISO alpha-2 or alpha-3 codes or English names (RU, RUS, Russia).
+    """
+    check_output(geojson, "--geojson")
+    check_output(plot, "--plot")
     net = _load(network, scenario)
     road_graph = _load_roads(roads)
-    if objective not in OBJECTIVES:
-        fail(f"--objective: '{objective}' is not one of {', '.join(OBJECTIVES)}")
     routes: list[Route] = []
     reason: str | None = None
     with user_errors():
@@ -221,7 +308,7 @@ def route(
             routes = find_routes(
                 net,
                 shipment,
-                objective=_objective(objective),
+                objective=objective,  # type: ignore[arg-type]  # (RouteOptions checks it)
                 alternatives=alternatives,
                 pareto=pareto,
                 avoid=Avoid.of(
@@ -251,13 +338,6 @@ def route(
             print_route(net, found, title=_title(rank, pareto, len(routes)))
     if reason is not None:
         fail(reason, EXIT_INFEASIBLE)
-
-
-def _objective(name: str) -> Objective:
-    for known in OBJECTIVES:
-        if known == name:
-            return known
-    fail(f"--objective: '{name}' is not one of {', '.join(OBJECTIVES)}")
 
 
 def _title(rank: int, pareto: bool, count: int) -> str:
@@ -295,8 +375,8 @@ def route_table(net: Network, found: Route, title: str) -> Table:
         table.add_row(
             step.start.strftime("%Y-%m-%d %H:%M"),
             step.kind,
-            where,
-            via,
+            clean(where),
+            clean(via),
             f"{step.hours:.1f}",
             f"{step.cost_usd:,.0f}",
             f"{step.co2e_kg:,.0f}",
@@ -320,7 +400,7 @@ def route_summary(found: Route) -> str:
 
 def print_route(net: Network, found: Route, title: str) -> None:
     out.print(route_table(net, found, title))
-    out.print(route_summary(found))
+    out.print("\n".join(clean(line) for line in route_summary(found).split("\n")))
     out.print()
 
 
@@ -346,6 +426,8 @@ def plan_command(
     """Plan many shipments together against shared capacity."""
     if output is not None and output.suffix.lower() not in (".json", ".csv"):
         fail(f"-o: '{output}' must end in .json or .csv")
+    check_output(output, "-o")
+    check_output(report, "--report", directory=True)
     if not 0 < time_limit <= 3600:
         fail("--time-limit: must be between 0 and 3600 seconds")
     if compare and scenario is None:
@@ -369,7 +451,7 @@ def plan_command(
             if base is not None:
                 data["comparison"] = plan_deltas(base, result)
             write_json(output, data)
-        out.print(f"wrote {output}")
+        out.print(f"wrote {clean(output)}")
     if report is not None:
         from routing.report import write_report  # matplotlib loads only for a report
 
@@ -377,19 +459,14 @@ def plan_command(
             path = write_report(net, result, report, base=base, shipments=shipments)
         except OSError as exc:
             fail(f"--report: cannot write {report}: {exc.strerror or exc}")
-        out.print(f"wrote {path}")
+        out.print(f"wrote {clean(path)}")
     if result.summary()["planned"] == 0:
         raise typer.Exit(EXIT_INFEASIBLE)
 
 
 def _read_shipments_file(path: Path, net: Network) -> list[Any]:
-    try:
-        with path.open(encoding="utf-8", newline="") as handle:
-            return read_shipments(handle, net, file=path.name)
-    except UnicodeDecodeError:
-        raise DataPackError("is not UTF-8 text", file=path.name) from None
-    except OSError as exc:
-        raise DataPackError(f"cannot be read ({exc.strerror})", file=path.name) from None
+    text = read_text(path)  # at most 64 MB, a byte-order mark dropped
+    return read_shipments(io.StringIO(text, newline=""), net, file=path.name)
 
 
 def _plan_with_progress(net: Network, shipments: list[Any], time_limit: float, label: str) -> Plan:
@@ -435,7 +512,7 @@ def print_plan_summary(net: Network, result: Plan) -> None:
     for resource, used in result.busiest(8):
         name = net.crossings[resource.id].name if resource.id in net.crossings else resource.id
         table.add_row(
-            name,
+            clean(name),
             resource.period,
             f"{used:,.0f}",
             f"{resource.capacity_teu:,.0f}",
@@ -444,7 +521,7 @@ def print_plan_summary(net: Network, result: Plan) -> None:
     out.print(table)
     unplanned = [s for s in result.shipments if s.status == "unplanned"][:10]
     for item in unplanned:
-        out.print(f"  unplanned {item.id}: {item.reason}")
+        out.print(f"  unplanned {clean(item.id)}: {clean(item.reason)}")
 
 
 def compare_plans(base: Plan, scenario: Plan) -> str:
@@ -458,8 +535,10 @@ def compare_plans(base: Plan, scenario: Plan) -> str:
     for change in deltas["changed_shipments"][:10]:
         was, now = change["base"], change["scenario"]
         lines.append(
-            f"  {change['id']}: {','.join(was['crossings']) or was['status']} → "
-            f"{','.join(now['crossings']) or now['status']}"
+            clean(
+                f"  {change['id']}: {','.join(was['crossings']) or was['status']} → "
+                f"{','.join(now['crossings']) or now['status']}"
+            )
         )
     return "\n".join(lines)
 
@@ -490,18 +569,12 @@ def tours(
 
     if not 0 < time_limit <= 600:
         fail("--time-limit: must be between 0 and 600 seconds")
+    check_output(output, "-o")
     net = _load(network)
     road_graph = _load_roads(roads)
     with user_errors():
-        try:
-            with deliveries_csv.open(encoding="utf-8", newline="") as handle:
-                drops = read_deliveries(handle, file=deliveries_csv.name)
-        except UnicodeDecodeError:
-            raise DataPackError("is not UTF-8 text", file=deliveries_csv.name) from None
-        except OSError as exc:
-            raise DataPackError(
-                f"cannot be read ({exc.strerror})", file=deliveries_csv.name
-            ) from None
+        text = read_text(deliveries_csv)  # at most 64 MB, a byte-order mark dropped
+        drops = read_deliveries(io.StringIO(text, newline=""), file=deliveries_csv.name)
         data = tours_answer(
             net,
             depot,
@@ -523,16 +596,16 @@ def tours(
         out.print(
             f"{data['served']} of {len(drops)} deliveries on {data['trucks_used']} truck(s): "
             f"{data['distance_km']:,.1f} km, ${data['cost_usd']:,.0f} ({data['status']}; "
-            f"distances {data['distances']})"
+            f"distances {clean(data['distances'])})"
         )
         for tour in data["tours"]:
-            stops = " → ".join(stop["delivery"] for stop in tour["stops"])
+            stops = " → ".join(clean(stop["delivery"]) for stop in tour["stops"])
             out.print(
                 f"  truck {tour['truck']}: {stops} ({tour['distance_km']:,.1f} km, "
                 f"{tour['load_t']:g} t, back at {tour['end_h']:.1f} h)"
             )
         for item in data["unserved"]:
-            out.print(f"  unserved {item['delivery']}: {item['reason']}")
+            out.print(f"  unserved {clean(item['delivery'])}: {clean(item['reason'])}")
     if data["served"] == 0:
         raise typer.Exit(EXIT_INFEASIBLE)
 
@@ -548,10 +621,11 @@ def network_command(
     network: NetworkOption = None,
 ) -> None:
     """Show, export or validate a network pack."""
+    check_output(geojson, "--geojson")
     net = _load(check or network)
     if check is not None:
         stats = ", ".join(f"{v} {k}" for k, v in net.stats().items())
-        out.print(f"{check}: valid network pack ({stats})")
+        out.print(f"{clean(check)}: valid network pack ({stats})")
         return
     if geojson is not None:
         write_json(geojson, network_geojson(net))
@@ -560,7 +634,7 @@ def network_command(
         return
     if geojson is None:
         stats = ", ".join(f"{v} {k}" for k, v in net.stats().items())
-        out.print(f"network {net.source}: {stats}")
+        out.print(f"network {clean(net.source)}: {stats}")
 
 
 @app.command()
@@ -580,12 +654,12 @@ def places(
         table.add_column(column)
     for node in found:
         table.add_row(
-            node.id,
-            node.name,
+            clean(node.id),
+            clean(node.name),
             node.country,
             node.kind,
             ",".join(sorted(node.modes)),
-            ", ".join(node.aliases),
+            clean(", ".join(node.aliases)),
         )
     out.print(table)
 
@@ -601,38 +675,28 @@ def serve(
     ] = None,
     network: NetworkOption = None,
 ) -> None:
-    """Run the HTTP service (API, /docs, the map page) under uvicorn; SILKROUTE_* settings."""
-    import copy
-
-    import uvicorn  # the service and its web stack load only for this command
+    """Run the HTTP service (API, /docs, the map page) in uvicorn worker processes
+    (SILKROUTE_WORKERS); SILKROUTE_* settings."""
     from pydantic import ValidationError
 
-    from service.app import create_app
+    from service.server import run  # the service and its web stack load only for this command
     from service.settings import Settings
     from service.worker import job_workers
 
     overrides: dict[str, Any] = {"host": host, "port": port, "network_dir": network}
+    overrides = {k: v for k, v in overrides.items() if v is not None}
     try:
-        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+        settings = Settings(**overrides)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
         )
         fail(f"settings: {problems}")
     _load(settings.network_dir)  # a bad pack stops here with its file, line and column
-    log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
-    log_config["loggers"]["silkroute"] = {"handlers": ["default"], "level": "INFO"}
-    with job_workers(settings):  # SILKROUTE_JOB_WORKERS of them, stopped when the server stops
-        uvicorn.run(
-            create_app(settings),
-            host=settings.host,
-            port=settings.port,
-            limit_concurrency=settings.max_connections,
-            http="httptools",  # the C parser: about half the CPU of h11 per request
-            access_log=settings.access_log,
-            log_config=log_config,
-            timeout_graceful_shutdown=10,
-        )
+    # Every worker process reads its settings from the environment: options go there too.
+    os.environ.update({f"SILKROUTE_{k.upper()}": str(v) for k, v in overrides.items()})
+    with job_workers(settings):  # SILKROUTE_JOB_WORKERS job workers beside the HTTP workers
+        run(settings)
 
 
 @app.command()
@@ -652,5 +716,34 @@ def worker() -> None:
 
 
 def main() -> None:
-    """Console entry point."""
-    app()
+    """Console entry point: every error one line on stderr (exit 2 bad input, 1 no route or
+    nothing plannable), never a traceback; ``SILKROUTE_DEBUG=1`` shows one for a bug."""
+    try:
+        code = app(standalone_mode=False)
+    except typer.TyperException as exc:  # a bad flag or value, before any command ran
+        ctx = getattr(exc, "ctx", None)
+        where = f"{ctx.command_path}: " if ctx is not None else ""
+        say(f"{where}{' '.join(exc.format_message().split())} (see --help)", EXIT_BAD_INPUT)
+        code = EXIT_BAD_INPUT
+    except typer.Abort:
+        say("error: interrupted", EXIT_INFEASIBLE)
+        code = 130
+    except BrokenPipeError:  # the reader went away (``| head``): nothing left to say
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (stays open until exit)
+        code = EXIT_INFEASIBLE
+    except SilkrouteError as exc:
+        say(str(exc), EXIT_BAD_INPUT)
+        code = EXIT_BAD_INPUT
+    except MemoryError:
+        say("out of memory; give smaller inputs or raise the machine's memory", EXIT_INFEASIBLE)
+        code = EXIT_INFEASIBLE
+    except Exception as exc:
+        if os.environ.get("SILKROUTE_DEBUG"):
+            raise
+        say(
+            f"error: internal error ({type(exc).__name__}: {' '.join(str(exc).split())[:200]}); "
+            "please report it (SILKROUTE_DEBUG=1 shows where)",
+            EXIT_INFEASIBLE,
+        )
+        code = EXIT_INFEASIBLE
+    sys.exit(code or 0)

@@ -2,7 +2,8 @@
 distances over an OSM road extract or great-circle x detour; results as JSON.
 
 CSV columns: ``id, lat, lon, demand_t`` and optional ``service_hours, window_start_h,
-window_end_h, oversize`` (true/false). Windows are hours from the depot's opening (time zero).
+window_end_h, oversize`` (true/false); comma- or semicolon-separated, a byte-order mark allowed.
+Windows are hours from the depot's opening (time zero).
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from graphs.errors import DataPackError, InputError, NoRouteError
+from graphs.errors import DataPackError, DataPackErrors, InputError, NoRouteError
 from graphs.geo import great_circle_km
 from graphs.network import Network
+from graphs.textfile import Problems, csv_reader, delimiter_hint, number_hint
 from routing.lastmile import DETOUR_FACTOR, place_coordinates
 from routing.tours import Delivery, Depot, Fleet, TourProblem, TourResult, solve_tours
 
@@ -27,8 +29,11 @@ _OPTIONAL = ("service_hours", "window_start_h", "window_end_h", "oversize")
 
 
 def read_deliveries(lines: Iterable[str], file: str = "deliveries.csv") -> list[Delivery]:
-    """Parse delivery rows; a bad cell raises ``DataPackError`` naming line and column."""
-    reader = csv.reader(lines)
+    """Parse delivery rows (``,`` or ``;``, with or without a byte-order mark); every bad cell
+    is reported in one pass, up to 50, as ``DataPackError`` naming line and column."""
+    reader = csv_reader(lines, _REQUIRED + _OPTIONAL)
+    problems = Problems()
+    out: list[Delivery] = []
     try:
         header = [cell.strip().lower() for cell in next(reader, [])]
         if not any(header):
@@ -39,32 +44,57 @@ def read_deliveries(lines: Iterable[str], file: str = "deliveries.csv") -> list[
                     "is named twice in the header", file=file, line=1, column=column
                 )
             if column not in _REQUIRED + _OPTIONAL:
-                raise DataPackError(f"unknown column '{column}'", file=file, line=1, column=column)
+                raise DataPackError(
+                    f"unknown column '{column}'{delimiter_hint(column)}",
+                    file=file,
+                    line=1,
+                    column=column,
+                )
         for column in _REQUIRED:
             if column not in header:
                 raise DataPackError("is missing", file=file, line=1, column=column)
-        out: list[Delivery] = []
         seen: set[str] = set()
+        rows = 0
         for count, cells in enumerate(reader, start=1):
-            line = reader.line_num
+            line = reader.line_num  # type: ignore[attr-defined]
             if count > MAX_DELIVERIES * 10:  # blank rows count toward a bound as well
                 raise DataPackError(
                     f"has more than {MAX_DELIVERIES * 10} rows", file=file, line=line
                 )
             if not any(cell.strip() for cell in cells):
                 continue
-            if len(out) >= MAX_DELIVERIES:
+            rows += 1
+            if rows > MAX_DELIVERIES:
                 raise DataPackError(
                     f"has more than {MAX_DELIVERIES} deliveries", file=file, line=line
                 )
             if len(cells) != len(header):
-                raise DataPackError(
-                    f"has {len(cells)} cells but the header has {len(header)}", file=file, line=line
+                problems.add(
+                    DataPackError(
+                        f"has {len(cells)} cells but the header has {len(header)}",
+                        file=file,
+                        line=line,
+                    )
                 )
+                continue
             row = dict(zip(header, (cell.strip() for cell in cells), strict=True))
-            out.append(_delivery(row, file, line, seen))
+            try:
+                out.append(_delivery(row, file, line, seen))
+            except DataPackError as exc:
+                problems.add(exc)
     except csv.Error as exc:
-        raise DataPackError(f"is not valid CSV ({exc})", file=file, line=reader.line_num) from None
+        problems.add(
+            DataPackError(
+                f"is not valid CSV ({exc})",
+                file=file,
+                line=reader.line_num,  # type: ignore[attr-defined]
+            )
+        )
+    except DataPackErrors:
+        raise
+    except DataPackError as exc:
+        problems.add(exc)
+    problems.check()
     if not out:
         raise DataPackError("has no delivery rows", file=file, line=2)
     return out
@@ -81,7 +111,10 @@ def _delivery(row: dict[str, str], file: str, line: int, seen: set[str]) -> Deli
             value = float(text)
         except ValueError:
             raise DataPackError(
-                f"'{text[:40]}' is not a number", file=file, line=line, column=column
+                f"'{text[:40]}' is not a number{number_hint(text)}",
+                file=file,
+                line=line,
+                column=column,
             ) from None
         if not math.isfinite(value):
             raise DataPackError(

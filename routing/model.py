@@ -9,11 +9,15 @@ from typing import Literal
 
 from graphs.errors import InputError
 from graphs.records import Parameters
+from routing.countries import country_codes
 
-Objective = Literal["cost", "time", "co2e", "balanced"]
-OBJECTIVES: tuple[Objective, ...] = ("cost", "time", "co2e", "balanced")
+Objective = Literal["cost", "time", "co2e", "balanced", "reliable"]
+OBJECTIVES: tuple[Objective, ...] = ("cost", "time", "co2e", "balanced", "reliable")
 MAX_TEU = 100_000
 MAX_PIECES = 10_000
+# The largest piece anything could carry (a 150 m convoy, 15 m wide or high, 2,000 t): one
+# definition for the Python API, the CSV reader and the HTTP schema.
+PIECE_LIMITS = {"length_m": 150.0, "width_m": 15.0, "height_m": 15.0, "weight_t": 2_000.0}
 
 
 def _positive(value: float | None, name: str, *, upper: float = math.inf) -> None:
@@ -60,10 +64,10 @@ class Cargo:
             raise InputError(f"must be a whole number, got {self.pieces!r}", "cargo.pieces")
         _positive(self.pieces, "cargo.pieces", upper=MAX_PIECES)
         for name, value, upper in (
-            ("length_m", self.length_m, 150.0),
-            ("width_m", self.width_m, 15.0),
-            ("height_m", self.height_m, 15.0),
-            ("weight_t", self.weight_t, 2_000.0),
+            ("length_m", self.length_m, PIECE_LIMITS["length_m"]),
+            ("width_m", self.width_m, PIECE_LIMITS["width_m"]),
+            ("height_m", self.height_m, PIECE_LIMITS["height_m"]),
+            ("weight_t", self.weight_t, PIECE_LIMITS["weight_t"]),
         ):
             if value is None:
                 raise InputError("is required for pieces", f"cargo.{name}")
@@ -193,13 +197,11 @@ class Shipment:
             raise InputError(f"must be a whole number 1-10, got {self.priority!r}", "priority")
         countries = self.avoid_countries
         if isinstance(countries, str) or not isinstance(countries, tuple | list):
-            raise InputError("must be a list of country codes", "avoid_countries")
-        for code in countries:
-            if not isinstance(code, str) or len(code.strip()) > 8:
-                raise InputError(f"{code!r} is not a country code", "avoid_countries")
-        object.__setattr__(
-            self, "avoid_countries", tuple(c.strip().upper() for c in countries if c.strip())
-        )
+            raise InputError("must be a list of countries", "avoid_countries")
+        if len(countries) > 100:
+            raise InputError("names more than 100 countries", "avoid_countries")
+        codes = country_codes(countries, "avoid_countries")  # alpha-2, alpha-3 or English names
+        object.__setattr__(self, "avoid_countries", tuple(sorted(codes)))
 
     @property
     def ready_at(self) -> datetime:

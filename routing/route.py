@@ -6,9 +6,12 @@ import itertools
 import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import orjson
+
+if TYPE_CHECKING:
+    from routing.reliability import ArrivalForecast
 
 StepKind = Literal["move", "handle", "border", "wait"]
 COST_CATEGORIES = ("linehaul", "handling", "border", "transhipment", "storage")
@@ -116,6 +119,7 @@ class Route:
     value_of_time_usd_per_day: float = 0.0
     carbon_price_usd_per_t: float = 0.0
     notes: tuple[str, ...] = field(default=())
+    forecast: ArrivalForecast | None = field(default=None, compare=False)
 
     @property
     def depart(self) -> datetime:
@@ -247,6 +251,7 @@ class Route:
             "value_of_time_usd_per_day": round(self.value_of_time_usd_per_day, 2),
             "carbon_price_usd_per_t": self.carbon_price_usd_per_t,
             "notes": list(self.notes),
+            "arrival_forecast": self.forecast.to_dict() if self.forecast else None,
             "steps": [step.to_dict() for step in self.steps],
             "geometry": {
                 "type": "LineString",

@@ -3,10 +3,11 @@ and, when nothing fits, the reason in a planner's words."""
 
 from __future__ import annotations
 
+import difflib
 import heapq
 import math
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from graphs.errors import InputError, NoRouteError
@@ -14,56 +15,25 @@ from graphs.network import Network, State
 from graphs.records import MODES
 from routing import costs
 from routing.costs import CargoTerms
+from routing.countries import country_codes
 from routing.lastmile import parse_coordinates, with_site
-from routing.model import OBJECTIVES, Objective, Shipment
+from routing.model import Objective, Shipment
+from routing.options import MAX_ALTERNATIVES as MAX_ALTERNATIVES
+from routing.options import Avoid as Avoid
+from routing.options import RouteOptions, checked
+from routing.reliability import DEFAULT_DRAWS, forecast_arrival, most_reliable
 from routing.route import Route
 from routing.search import Label, Query, build_route, reachable, search
+from routing.stopping import Stop, StoppedError
 
 if TYPE_CHECKING:
     from graphs.roads import RoadGraph
 
-MAX_ALTERNATIVES = 10
 # Searches spent looking for alternatives: each bans a crossing or a mode a found route used.
 _ALTERNATIVE_SEARCHES_PER_ROUTE = 8
 # An alternative worth showing costs (in the objective's terms) at most this much more than the
 # best; the cap also lets searches that ban the only way through give up early.
 ALTERNATIVE_CAP = 2.5
-
-
-@dataclass(frozen=True)
-class Avoid:
-    """What a route must never touch. Crossings match by id in either direction."""
-
-    countries: frozenset[str] = frozenset()
-    nodes: frozenset[str] = frozenset()
-    crossings: frozenset[str] = frozenset()
-    modes: frozenset[str] = frozenset()
-
-    @classmethod
-    def of(
-        cls,
-        countries: Iterable[str] = (),
-        nodes: Iterable[str] = (),
-        crossings: Iterable[str] = (),
-        modes: Iterable[str] = (),
-    ) -> Avoid:
-        def texts(items: Iterable[str], name: str) -> list[str]:
-            if isinstance(items, str):
-                items = items.split(",")
-            out = []
-            for item in items:
-                if not isinstance(item, str):
-                    raise InputError(f"{item!r} is not text", f"avoid.{name}")
-                if item.strip():
-                    out.append(item.strip())
-            return out
-
-        return cls(
-            frozenset(c.upper() for c in texts(countries, "countries")),
-            frozenset(texts(nodes, "nodes")),
-            frozenset(c.removesuffix(":rev") for c in texts(crossings, "crossings")),
-            frozenset(m.lower() for m in texts(modes, "modes")),
-        )
 
 
 def make_query(
@@ -85,8 +55,48 @@ def make_query(
     An origin or destination given as ``"lat,lon"`` becomes a site joined to the network by
     road (``routing.lastmile``), over ``roads`` where that OSM extract covers it.
     """
-    if objective not in OBJECTIVES:
-        raise InputError(f"'{objective}' is not one of {', '.join(OBJECTIVES)}", "objective")
+    options = route_options(
+        objective=objective,
+        pareto=pareto,
+        avoid=avoid,
+        modes=modes,
+        max_transit_days=max_transit_days,
+        max_cost_usd=max_cost_usd,
+        value_of_time_usd_per_day=value_of_time_usd_per_day,
+        carbon_price_usd_per_t=carbon_price_usd_per_t,
+    )
+    return query_for(network, shipment, options, roads=roads)
+
+
+def route_options(**values: Any) -> RouteOptions:
+    """The options, validated; ``avoid`` may be an ``Avoid`` or a mapping, ``modes`` any
+    iterable of names (lower-cased)."""
+    avoid = values.get("avoid")
+    if avoid is None:
+        values["avoid"] = Avoid()
+    elif isinstance(avoid, dict):
+        values["avoid"] = Avoid.of(**avoid)
+    modes = values.get("modes")
+    if modes is not None and not isinstance(modes, str) and isinstance(modes, Iterable):
+        values["modes"] = tuple(
+            m.strip().lower() if isinstance(m, str) else m
+            for m in modes
+            if not isinstance(m, str) or m.strip()
+        )
+    return checked(RouteOptions, values)
+
+
+def _unknown(what: str, value: str, valid: Collection[str], field: str) -> InputError:
+    closest = difflib.get_close_matches(value, sorted(valid), n=3, cutoff=0.4)
+    hint = f"; closest: {', '.join(closest)}" if closest else ""
+    return InputError(f"'{value}' is not {what}{hint}", field)
+
+
+def query_for(
+    network: Network, shipment: Shipment, options: RouteOptions, roads: RoadGraph | None = None
+) -> Query:
+    """The search query for ``shipment`` under validated ``options``; every avoided country,
+    node, crossing or mode must name something real (else ``InputError`` with the closest)."""
     terms = CargoTerms.of(shipment.cargo, network)
     notes: list[str] = []
     places = []
@@ -103,56 +113,43 @@ def make_query(
     destination = network.resolve(places[1])
     if origin.id == destination.id:
         raise InputError(f"origin and destination are both {origin.name}", "destination")
-    avoid = avoid or Avoid()
-    avoid = replace(avoid, countries=avoid.countries | set(shipment.avoid_countries))
+    avoid = options.avoid
+    network_countries = {node.country for node in network.nodes.values()}
+    avoid_countries = country_codes(
+        avoid.countries, "avoid.countries", network_countries
+    ) | country_codes(shipment.avoid_countries, "avoid_countries", network_countries)
     avoid_nodes = frozenset(network.resolve(name).id for name in avoid.nodes)
-    for mode in avoid.modes:
-        if mode not in MODES:
-            raise InputError(f"'{mode}' is not a mode ({', '.join(MODES)})", "avoid.modes")
-    banned_modes = set(avoid.modes)
-    if modes is not None:
-        allowed = {m.strip().lower() for m in modes if m.strip()}
-        for mode in allowed:
-            if mode not in MODES:
-                raise InputError(f"'{mode}' is not a mode ({', '.join(MODES)})", "modes")
-        banned_modes |= set(MODES) - allowed
+    banned_modes = set(avoid.modes)  # (modes are checked by name in RouteOptions)
+    if options.modes is not None:
+        banned_modes |= set(MODES) - set(options.modes)
     known_crossings = {c.base_id for c in network.crossings.values()}
-    for crossing in avoid.crossings:
+    for i, crossing in enumerate(avoid.crossings):
         if crossing not in known_crossings:
-            raise InputError(f"'{crossing}' is not a crossing id", "avoid.crossings")
+            raise _unknown("a crossing id", crossing, known_crossings, f"avoid.crossings.{i}")
     for place, role in ((origin, "origin"), (destination, "destination")):
-        if place.id in avoid_nodes or place.country in avoid.countries:
+        if place.id in avoid_nodes or place.country in avoid_countries:
             raise InputError(f"{place.name} ({place.country}) is itself avoided", role)
-    for name, value, low, high in (
-        ("max_transit_days", max_transit_days, 0.0, 10_000.0),
-        ("max_cost_usd", max_cost_usd, 0.0, 1e12),
-        ("carbon_price_usd_per_t", carbon_price_usd_per_t, -1e-12, 10_000.0),
-        ("value_of_time_usd_per_day", value_of_time_usd_per_day, -1e-12, 1e9),
-    ):
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int | float) or not low < value <= high:
-            span = f"above 0 up to {high:g}" if low >= 0 else f"from 0 to {high:g}"
-            raise InputError(f"must be a number {span}, got {value!r}", name)
+    value_of_time_usd_per_day = options.value_of_time_usd_per_day
     if value_of_time_usd_per_day is None:
         pct = network.parameters.value_of_time_pct_per_year
         value_of_time_usd_per_day = (shipment.value_usd or 0.0) * pct / 100 / 365
+    max_transit_days = options.max_transit_days
     return Query(
         network=network,
         origin=origin,
         destination=destination,
         ready=shipment.ready_at,
         terms=terms,
-        objective=objective,
+        objective=options.objective,
         value_of_time_usd_per_day=value_of_time_usd_per_day,
-        carbon_price_usd_per_t=carbon_price_usd_per_t,
+        carbon_price_usd_per_t=options.carbon_price_usd_per_t,
         avoid_nodes=avoid_nodes,
-        avoid_countries=avoid.countries,
-        avoid_crossings=avoid.crossings,
+        avoid_countries=avoid_countries,
+        avoid_crossings=frozenset(avoid.crossings),
         avoid_modes=frozenset(banned_modes),
         max_hours=max_transit_days * 24 if max_transit_days is not None else None,
-        max_cost_usd=max_cost_usd,
-        pareto=pareto,
+        max_cost_usd=options.max_cost_usd,
+        pareto=options.pareto,
         notes=tuple(notes),
     )
 
@@ -170,40 +167,111 @@ def find_routes(
     max_cost_usd: float | None = None,
     value_of_time_usd_per_day: float | None = None,
     carbon_price_usd_per_t: float = 0.0,
+    on_time: float | None = None,
+    draws: int = DEFAULT_DRAWS,
+    seed: int = 0,
     roads: RoadGraph | None = None,
+    stop: Stop | None = None,
 ) -> list[Route]:
     """Routes for one shipment, best first.
 
     With ``alternatives=K``, up to K more routes follow, each using other crossings or modes than
     the ones before it. With ``pareto=True``, the routes non-dominated in cost and transit time,
-    fastest first. Raises ``NoRouteError`` with the reason when no route satisfies the request.
+    fastest first. Options are checked against ``routing.options.RouteOptions`` (an
+    ``InputError`` names a bad one). Raises ``NoRouteError`` with the reason when no route
+    satisfies the request. ``stop`` (a deadline and cancel flag) ends the search early:
+    ``StoppedError`` when no route was found by then.
+
+    Every route carries its arrival forecast (``routing.reliability``: p10, p50 and p90 over
+    ``draws`` seeded draws, and the chance to arrive by the shipment's due date). The
+    ``reliable`` objective picks, among the routes non-dominated in cost and time, the cheapest
+    whose on-time chance reaches ``on_time`` (without ``on_time``, the earliest p90 arrival).
     """
-    if isinstance(alternatives, bool) or not isinstance(alternatives, int):
-        raise InputError(f"must be a whole number, got {alternatives!r}", "alternatives")
-    if not 0 <= alternatives <= MAX_ALTERNATIVES:
-        raise InputError(f"must be between 0 and {MAX_ALTERNATIVES}", "alternatives")
-    query = make_query(
-        network,
-        shipment,
+    options = route_options(
         objective=objective,
+        alternatives=alternatives,
+        pareto=pareto,
         avoid=avoid,
         modes=modes,
         max_transit_days=max_transit_days,
         max_cost_usd=max_cost_usd,
         value_of_time_usd_per_day=value_of_time_usd_per_day,
         carbon_price_usd_per_t=carbon_price_usd_per_t,
-        pareto=pareto,
-        roads=roads,
+        on_time=on_time,
+        draws=draws,
+        seed=seed,
     )
+    if options.objective == "reliable":
+        return _reliable(network, shipment, options, roads, stop)
+    query = replace(query_for(network, shipment, options, roads=roads), stop=stop)
+    alternatives = options.alternatives
     labels = search(query)
     if not labels:
         raise NoRouteError(explain_no_route(query))
-    if pareto:
-        return [build_route(query, label, objective) for label in labels]
-    best = build_route(query, labels[0], objective)
-    if alternatives == 0:
-        return [best]
-    return [best, *_alternatives(query, best, alternatives)]
+    if options.pareto:
+        routes = [build_route(query, label, options.objective) for label in labels]
+    else:
+        best = build_route(query, labels[0], options.objective)
+        routes = [best, *_alternatives(query, best, alternatives)] if alternatives else [best]
+    return _with_forecasts(network, shipment, options, routes)
+
+
+def _with_forecasts(
+    network: Network, shipment: Shipment, options: RouteOptions, routes: list[Route]
+) -> list[Route]:
+    due = shipment.due_at
+    return [
+        replace(
+            route,
+            forecast=forecast_arrival(
+                network, route, due=due, draws=options.draws, seed=options.seed
+            ),
+        )
+        for route in routes
+    ]
+
+
+def _reliable(
+    network: Network,
+    shipment: Shipment,
+    options: RouteOptions,
+    roads: RoadGraph | None,
+    stop: Stop | None,
+) -> list[Route]:
+    """The ``reliable`` objective over the cost-time front; exact over that front only."""
+    due = shipment.due_at
+    if options.on_time is not None and due is None:
+        raise InputError("the reliable objective with on_time needs the shipment's due date", "due")
+    front_options = options.model_copy(update={"objective": "cost", "pareto": True})
+    query = replace(query_for(network, shipment, front_options, roads=roads), stop=stop)
+    labels = search(query)
+    if not labels:
+        raise NoRouteError(explain_no_route(query))
+    front = _with_forecasts(
+        network, shipment, front_options, [build_route(query, lb, "reliable") for lb in labels]
+    )
+    chosen = most_reliable(
+        network, front, due=due, on_time=options.on_time, draws=options.draws, seed=options.seed
+    )
+    if chosen is None:
+        best = max(front, key=lambda r: r.forecast.on_time_probability or 0.0 if r.forecast else 0)
+        chance = best.forecast.on_time_probability if best.forecast else 0.0
+        raise NoRouteError(
+            f"no route arrives by {due:%Y-%m-%d %H:%M} UTC with probability "
+            f"{options.on_time:.0%}: the surest of the {len(front)} routes non-dominated in cost "
+            f"and time gets there {chance or 0:.0%} of the time"
+        )
+    route = chosen[0]
+    others = sorted(
+        (r for r in front if r is not route),
+        key=lambda r: (
+            -(r.forecast.on_time_probability or 0.0) if r.forecast else 0.0,
+            r.cost_usd,
+        ),
+    )
+    if options.pareto:
+        return [route, *others]
+    return [route, *others[: options.alternatives]]
 
 
 def _alternatives(query: Query, best: Route, count: int) -> list[Route]:
@@ -228,7 +296,10 @@ def _alternatives(query: Query, best: Route, count: int) -> list[Route]:
     best_value = _objective_value(query, best)
     cap = best_value * ALTERNATIVE_CAP if best_value > 0 else None
     budget = _ALTERNATIVE_SEARCHES_PER_ROUTE * (count + 1)
+    stop = query.stop
     while frontier and budget > 0 and len(found) < count * 2:
+        if stop is not None and stop():
+            break  # the alternatives found so far; the best route is already in hand
         crossings, modes = frontier.pop(0)
         if (crossings, modes) in tried:
             continue
@@ -241,7 +312,10 @@ def _alternatives(query: Query, best: Route, count: int) -> list[Route]:
             objective_cap=cap,
             _memo={},
         )
-        labels = search(variant) if reachable(variant) else []
+        try:
+            labels = search(variant) if reachable(variant) else []
+        except StoppedError:
+            break
         if not labels:
             continue
         route = build_route(query, labels[0], query.objective)

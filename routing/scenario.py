@@ -24,12 +24,46 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+import yaml
+
 from graphs.errors import DataPackError, InputError
 from graphs.network import Closure, Network, build_network
 from routing.model import parse_datetime
 
 _KINDS = ("crossing", "node", "link", "service")
 _SECTIONS = ("name", "closures", "capacity", "dwell", "tariffs")
+MAX_NAME_LENGTH = 200
+MAX_ENTRIES = 10_000
+
+
+class SafeScenarioLoader(yaml.SafeLoader):
+    """PyYAML's safe loader without aliases: a scenario needs none, and anchors referring to
+    anchors multiply a few hundred bytes into billions of entries ("billion laughs")."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                "uses a YAML alias (*name); write the value out instead",
+                event.start_mark,
+            )
+        return super().compose_node(parent, index)
+
+
+def _text(value: Any, file: str, where: str, what: str) -> str:
+    """A short string with no lone surrogate (it could not be written as UTF-8 later)."""
+    if not isinstance(value, str):
+        shown = type(value).__name__
+        raise _error(file, where, f"{what} is a string, not a {shown}")
+    if len(value) > MAX_NAME_LENGTH:
+        raise _error(file, where, f"is longer than {MAX_NAME_LENGTH} characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _error(file, where, "is not valid text (a lone UTF-16 surrogate)") from None
+    return value
 
 
 @dataclass(frozen=True)
@@ -57,7 +91,7 @@ def _target(
     if len(named) != 1:
         raise _error(file, where, f"name exactly one of {', '.join(kinds)}")
     kind = named[0]
-    target = str(entry[kind])
+    target = _text(entry[kind], file, f"{where}.{kind}", f"a {kind} id")
     known: set[str] = {
         "crossing": {c.base_id for c in network.crossings.values()},
         "node": set(network.nodes),
@@ -103,7 +137,12 @@ def apply_scenario(network: Network, data: Mapping[str, Any], file: str = "scena
         value = data.get(section) or []
         if not isinstance(value, list):
             raise _error(file, section, "must be a list of entries")
+        if len(value) > MAX_ENTRIES:
+            raise _error(file, section, f"has more than {MAX_ENTRIES} entries")
         return value
+
+    name = file if data.get("name") is None else _text(data["name"], file, "name", "a name")
+    name = name or file
 
     closures = list(network.closures)
     for i, entry in enumerate(entries("closures")):
@@ -152,7 +191,6 @@ def apply_scenario(network: Network, data: Mapping[str, Any], file: str = "scena
         links=edited(tables.links, link_edits, "base_id"),
         services=edited(tables.services, service_edits, "id"),
     )
-    name = str(data.get("name") or file)
     return build_network(
         changed, source=f"{network.source} + scenario {name}", closures=tuple(closures)
     )

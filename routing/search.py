@@ -30,9 +30,12 @@ from routing.bounds import bounds_to
 from routing.costs import CargoTerms
 from routing.model import Objective
 from routing.route import Route, Step
+from routing.stopping import Stop, StoppedError
 
 HOURS_PER_WEEK = 168.0
 _EPS = 1e-7
+# Labels expanded between two looks at the stop object: a look costs about as much as a label.
+_STOP_CHECK_EVERY = 64
 
 # Raw step during the search: times are hours after ``ready``; Step objects are built at the end.
 RawStep = tuple[Any, ...]
@@ -60,6 +63,7 @@ class Query:
     check_fit: bool = True
     objective_cap: float | None = None
     notes: tuple[str, ...] = ()
+    stop: Stop | None = field(default=None, compare=False, repr=False)
     _memo: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -305,6 +309,7 @@ class _Search:
         self.finals: list[Label] = []
         self.best: tuple[float, float] | None = None
         self.expanded = 0
+        self.stopped = False
         bounds = bounds_to(self.net, query.destination.id)
         self.h_cost = bounds.cost_per_teu
         self.h_hours = bounds.hours
@@ -490,7 +495,11 @@ class _Search:
                         self.bit[origin.id],
                     )  # fmt: skip
                     self.extend(root, (origin.id, mode), [step], "load")
+        stop = q.stop
         while self.heap:
+            if stop is not None and self.expanded % _STOP_CHECK_EVERY == 0 and stop():
+                self.stopped = True
+                break
             key, _, _, label = heapq.heappop(self.heap)
             if not q.pareto and self.best is not None and key > self.best[0] + _EPS:
                 break  # every label left is bounded above the best complete route
@@ -707,8 +716,17 @@ def reachable(query: Query) -> bool:
 
 
 def search(query: Query) -> list[Label]:
-    """Complete labels at the destination: the optimum first, or the Pareto set for ``pareto``."""
-    finals = _Search(query).run()
+    """Complete labels at the destination: the optimum first, or the Pareto set for ``pareto``.
+
+    A search ended by ``query.stop`` returns what it completed so far (not proven best), or
+    raises ``StoppedError`` when it completed nothing.
+    """
+    run = _Search(query)
+    finals = run.run()
+    if run.stopped and not finals:
+        raise StoppedError(
+            f"the route search stopped after {run.expanded:,} labels, before it found a route"
+        )
     if query.pareto:
         return pareto_filter(finals)
     return sorted(finals, key=query.final_value)

@@ -2,7 +2,8 @@
 
 Columns: ``id, origin, destination`` and either ``teu`` (optional ``weight_t`` gross) or
 ``pieces, length_m, width_m, height_m, weight_t``; ``ready, due`` (YYYY-MM-DD); optional
-``value_usd, priority, avoid_countries`` (``;``-separated ISO codes).
+``value_usd, priority, avoid_countries`` (``;``-separated: ISO alpha-2 or alpha-3 codes or
+English names). Comma- or semicolon-separated files, with or without a byte-order mark.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from graphs.errors import DataPackError, InputError, UnknownPlaceError
 from graphs.network import Network
+from graphs.textfile import Problems, csv_reader, delimiter_hint, number_hint
 from routing.model import Cargo, Shipment
 from routing.plan import Plan
 
@@ -37,10 +39,14 @@ _NUMBERS = ("teu", "length_m", "width_m", "height_m", "weight_t", "value_usd")
 def read_shipments(
     lines: Iterable[str], network: Network, file: str = "shipments.csv"
 ) -> list[Shipment]:
-    """Parse and validate shipment rows; places must resolve in ``network``."""
+    """Parse and validate shipment rows; places must resolve in ``network``.
+
+    The file may be comma- or semicolon-separated, with or without a byte-order mark. Every bad
+    row is reported in one pass (up to 50 problems, each with line and column).
+    """
     if isinstance(lines, str | bytes):
         raise InputError("give the file's lines (an open file or a list), not one string", "lines")
-    reader = csv.reader(lines)
+    reader = csv_reader(lines, REQUIRED + OPTIONAL)
     try:
         header = next(reader, None)
     except csv.Error as exc:
@@ -52,7 +58,12 @@ def read_shipments(
         if header.count(column) > 1:
             raise DataPackError("is named twice in the header", file=file, line=1, column=column)
         if column not in REQUIRED + OPTIONAL:
-            raise DataPackError(f"unknown column '{column}'", file=file, line=1, column=column)
+            raise DataPackError(
+                f"unknown column '{column}'{delimiter_hint(column)}",
+                file=file,
+                line=1,
+                column=column,
+            )
     for column in REQUIRED:
         if column not in header:
             raise DataPackError("is missing", file=file, line=1, column=column)
@@ -60,37 +71,58 @@ def read_shipments(
         raise DataPackError("needs a teu column or pieces columns", file=file, line=1, column="teu")
     shipments: list[Shipment] = []
     seen: dict[str, int] = {}
+    problems = Problems()
     try:
         for count, cells in enumerate(reader, start=1):
-            line = reader.line_num
+            line = reader.line_num  # type: ignore[attr-defined]
             # Blank rows count too: a file of a million empty lines is refused, not read.
             if count > MAX_SHIPMENT_ROWS:
-                raise DataPackError(
-                    f"has more than {MAX_SHIPMENT_ROWS} shipments; split the file",
-                    file=file,
-                    line=line,
+                problems.add(
+                    DataPackError(
+                        f"has more than {MAX_SHIPMENT_ROWS} shipments; split the file",
+                        file=file,
+                        line=line,
+                    )
                 )
+                break
             if not any(cell.strip() for cell in cells):
                 continue
             if len(cells) != len(header):
-                raise DataPackError(
-                    f"has {len(cells)} cells but the header has {len(header)}",
-                    file=file,
-                    line=line,
+                problems.add(
+                    DataPackError(
+                        f"has {len(cells)} cells but the header has {len(header)}",
+                        file=file,
+                        line=line,
+                    )
                 )
+                continue
             row = dict(zip(header, (cell.strip() for cell in cells), strict=True))
-            shipment = _shipment(row, network, file, line)
-            if shipment.id in seen:
-                raise DataPackError(
-                    f"duplicate id '{shipment.id}' (first on line {seen[shipment.id]})",
-                    file=file,
-                    line=line,
-                    column="id",
+            if row["id"] and row["id"] in seen:
+                problems.add(
+                    DataPackError(
+                        f"duplicate id '{row['id']}' (first on line {seen[row['id']]})",
+                        file=file,
+                        line=line,
+                        column="id",
+                    )
                 )
+                continue
+            try:
+                shipment = _shipment(row, network, file, line)
+            except DataPackError as exc:
+                problems.add(exc)
+                continue
             seen[shipment.id] = line
             shipments.append(shipment)
     except csv.Error as exc:
-        raise DataPackError(f"is not valid CSV ({exc})", file=file, line=reader.line_num) from None
+        problems.add(
+            DataPackError(
+                f"is not valid CSV ({exc})",
+                file=file,
+                line=reader.line_num,  # type: ignore[attr-defined]
+            )
+        )
+    problems.check()
     if not shipments:
         raise DataPackError("has no shipment rows", file=file, line=2)
     return shipments
@@ -110,7 +142,7 @@ def _shipment(row: dict[str, str], network: Network, file: str, line: int) -> Sh
         try:
             numbers[column] = float(text) if text else None
         except ValueError:
-            raise fail(column, f"'{text[:40]}' is not a number") from None
+            raise fail(column, f"'{text[:40]}' is not a number{number_hint(text)}") from None
     pieces: int | None = None
     if row.get("pieces"):
         try:
@@ -123,6 +155,8 @@ def _shipment(row: dict[str, str], network: Network, file: str, line: int) -> Sh
             priority = int(row["priority"])
         except ValueError:
             raise fail("priority", f"'{row['priority'][:40]}' is not a whole number") from None
+    if numbers["teu"] is None and pieces is None:
+        raise fail("teu", "no cargo: give teu (containers) or pieces with their dimensions")
     for column in ("origin", "destination"):
         try:
             network.resolve(row[column])
@@ -151,7 +185,7 @@ def _shipment(row: dict[str, str], network: Network, file: str, line: int) -> Sh
             ),
         )
     except InputError as exc:
-        column = (exc.field or "id").removeprefix("cargo.")
+        column = (exc.field or "id").removeprefix("cargo.").split(".")[0]
         column = "teu" if column == "cargo" else column
         raise fail(column, exc.detail) from None
 

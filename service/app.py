@@ -12,7 +12,6 @@ CLI's exit code 1 is the shell's way of saying the same).
 from __future__ import annotations
 
 import asyncio
-import functools
 import gc
 import itertools
 import json
@@ -23,20 +22,24 @@ import secrets
 import uuid
 import weakref
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from functools import lru_cache
 from importlib import metadata
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, TypeVar
 
+import anyio
+import orjson
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from graphs import Network, load_network
@@ -49,8 +52,11 @@ from graphs.errors import (
     UnknownPlaceError,
 )
 from graphs.export import network_geojson, network_to_dict
-from routing.lastmile import parse_coordinates, place_coordinates
+from routing.lastmile import place_coordinates
+from routing.options import RouteOptions
+from routing.routes import find_routes, routes_answer
 from routing.scenario import apply_scenario
+from routing.stopping import Stop, StoppedError
 from service.jobs import Job, JobStore, QueueFull, StoreUnavailable, database_url
 from service.schemas import (
     ErrorBody,
@@ -65,7 +71,6 @@ from service.schemas import (
     TourRequest,
     field_path,
 )
-from service.searches import SearchPool, SearchUnavailable
 from service.settings import PACK_NAME, Settings
 
 log = logging.getLogger("silkroute.service")
@@ -118,6 +123,8 @@ class Busy(Exception):
 def _error(
     status: int, items: list[dict[str, Any]], headers: dict[str, str] | None = None
 ) -> JSONResponse:
+    """Every error answer has this one shape (``ErrorBody``): ``{"detail": [item, ...]}``, each
+    item ``{"type", "loc", "msg", "input"}`` and, for unknown places, ``suggestions``."""
     return JSONResponse({"detail": items}, status_code=status, headers=headers)
 
 
@@ -139,6 +146,35 @@ def _echo(value: Any) -> Any:
 
 
 _SCENARIO_COLUMN = re.compile(r"\[(\d+)\]")
+_HTTP_KINDS: dict[int, tuple[str, list[str | int]]] = {
+    401: ("unauthorized", ["header", "X-API-Key"]),
+    403: ("forbidden", ["header", "X-API-Key"]),
+    404: ("not_found", ["path"]),
+    405: ("method_not_allowed", ["path"]),
+}
+# A \uD800-\uDFFF escape in JSON text, with the backslashes before it (an odd count: an escape).
+_SURROGATE_ESCAPE = re.compile(rb"(\\+)u([dD][89a-fA-F][0-9a-fA-F]{2})")
+
+
+def lone_surrogate(body: bytes) -> bool:
+    """Whether JSON text ``body`` escapes a UTF-16 surrogate that is not half of a pair: such a
+    string is no text (it cannot be stored or written as UTF-8), so the body is refused whole."""
+    if b"\\u" not in body:
+        return False
+    pending = -1  # where the low half must start after a high half
+    for match in _SURROGATE_ESCAPE.finditer(body):
+        if len(match.group(1)) % 2 == 0:
+            continue  # "\\\\ud800": an escaped backslash, then plain text
+        start = match.end(1) - 1
+        if pending >= 0 and start != pending:
+            return True
+        if int(match.group(2), 16) < 0xDC00:
+            pending = match.end()
+        elif start == pending:
+            pending = -1
+        else:
+            return True
+    return pending >= 0
 
 
 def _install_handlers(app: FastAPI) -> None:
@@ -160,6 +196,18 @@ def _install_handlers(app: FastAPI) -> None:
             for error in exc.errors()[:50]
         ]
         return _error(422, items)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # Starlette's own answers (unknown path, wrong method) and the API key's, in our shape
+        kind, loc = _HTTP_KINDS.get(exc.status_code, ("http_error", []))
+        message = str(exc.detail)
+        if exc.status_code == 404 and message == "Not Found":
+            message = f"no such resource: {request.url.path[:200]}"
+        elif exc.status_code == 405:
+            message = f"{request.method} is not allowed on {request.url.path[:200]}"
+        headers = dict(exc.headers) if exc.headers else None
+        return _error(exc.status_code, [_item(kind, list(loc), message)], headers)
 
     @app.exception_handler(UnknownPlaceError)
     async def unknown_place(request: Request, exc: UnknownPlaceError) -> Response:
@@ -283,6 +331,11 @@ class BodyLimit:
             await self._reject(send, 408, f"request body not received in {self.timeout_s:g} s")
             return
         body = b"".join(chunks)
+        if lone_surrogate(body):
+            await self._reject(
+                send, 422, "the body holds a lone UTF-16 surrogate (such as \\ud800): not text"
+            )
+            return
         replayed = False
 
         async def replay() -> Message:
@@ -299,7 +352,7 @@ class BodyLimit:
 
     @staticmethod
     async def _reject(send: Send, status: int, message: str) -> None:
-        kind = {400: "bad_request", 408: "timeout", 413: "too_large"}[status]
+        kind = {400: "bad_request", 408: "timeout", 413: "too_large", 422: "invalid_text"}[status]
         body = json.dumps({"detail": [_item(kind, ["body"], message)]}).encode()
         await send(
             {
@@ -351,51 +404,88 @@ class AnswerCache:
 
 
 class RouteGate:
-    """Route searches, bounded and remembered: at most ``workers + queue_size`` different
-    searches at once (then 503), each request answered within ``timeout_s`` (then 503; the
-    search goes on and its answer is kept for the retry). Identical queries in flight share one
-    search. Everything here runs on the event loop; the searches themselves do not."""
+    """Route searches, each within its request's time budget, and answers to repeated queries
+    from memory.
 
-    def __init__(self, workers: int, queue_size: int, timeout_s: float, cache_bytes: int) -> None:
-        self.workers, self.queue_size, self.timeout_s = workers, queue_size, timeout_s
+    A search runs in a thread (anyio's, as Starlette runs plain endpoints), so the event loop
+    goes on accepting and answering while it computes; at most ``threads`` run at once and
+    ``queue_size`` wait (then 503). The budget covers the wait and the search: the search's
+    ``Stop`` ends it at the deadline, and a request still waiting just after it (a search that
+    did not reach a check in time) is answered 503 and its search told to stop.
+    """
+
+    def __init__(self, threads: int, queue_size: int, budget_s: float, cache_bytes: int) -> None:
+        self.threads, self.queue_size, self.budget_s = threads, queue_size, budget_s
         self.cache = AnswerCache(cache_bytes)
-        self._in_flight: dict[str, asyncio.Future[bytes]] = {}
+        self._limiter: anyio.CapacityLimiter | None = None
+        self._stops: set[Stop] = set()
 
-    async def answer(self, key: str, compute: Callable[[], Awaitable[bytes]]) -> bytes:
-        """``compute()``'s answer, from memory when ``key`` was answered before."""
+    async def answer(self, key: str, search: Callable[[Stop], bytes]) -> bytes:
+        """``search(stop)``'s answer, from memory when ``key`` was answered in full before."""
         cached = self.cache.get(key)
         if cached is not None:
             return cached
-        task = self._in_flight.get(key)
-        if task is None:
-            if len(self._in_flight) >= self.workers + self.queue_size:
-                raise Busy("too many route searches in progress; retry in a moment")
-            task = asyncio.ensure_future(compute())
-            self._in_flight[key] = task
-            task.add_done_callback(functools.partial(self._done, key))
-        # asyncio.wait, not wait_for: a request that times out or hangs up must not cancel a
-        # search that other requests for the same query are waiting for
-        done, _ = await asyncio.wait((task,), timeout=self.timeout_s)
-        if not done:
-            raise Busy(
-                f"the route search took longer than the server's {self.timeout_s:g} s limit; it "
-                "goes on in the background, retry shortly or ask for fewer alternatives",
-                retry_after_s=5,
-            )
+        if self._limiter is None:  # made on the event loop that uses it
+            self._limiter = anyio.CapacityLimiter(self.threads)
+        if self._limiter.statistics().tasks_waiting >= self.queue_size:
+            raise Busy("too many route searches waiting; retry in a moment")
+        stop = Stop(self.budget_s)
+        self._stops.add(stop)
         try:
-            return task.result()
-        except SearchUnavailable as exc:
-            raise Busy(str(exc)) from None
-
-    def _done(self, key: str, task: asyncio.Future[bytes]) -> None:
-        self._in_flight.pop(key, None)
-        if not task.cancelled() and task.exception() is None:  # (marks the error as seen)
-            self.cache.put(key, task.result())
+            with anyio.fail_after(self.budget_s + _ABANDON_AFTER_S):
+                data = await anyio.to_thread.run_sync(
+                    _unless_stopped, search, stop, limiter=self._limiter, abandon_on_cancel=True
+                )
+            complete = not stop()
+        except TimeoutError:  # the budget, spent waiting or searching (StoppedError is one)
+            raise Busy(
+                f"no route found within the server's time budget of {self.budget_s:g} s; "
+                "retry later, or ask for fewer alternatives or no Pareto front",
+                retry_after_s=5,
+            ) from None
+        finally:
+            stop.cancel()  # a search whose request gave up stops at its next check
+            self._stops.discard(stop)
+        if complete:  # (a search cut short by its budget may have found fewer alternatives)
+            self.cache.put(key, data)
+        return data
 
     def cancel(self) -> None:
-        """Drop the searches still in progress (the server is stopping)."""
-        for task in list(self._in_flight.values()):
-            task.cancel()
+        """Stop the searches still in progress (the server is stopping)."""
+        for stop in list(self._stops):
+            stop.cancel()
+
+
+# A search checks its stop every 64 labels; past its deadline by this much it is abandoned.
+_ABANDON_AFTER_S = 0.5
+
+
+def _unless_stopped(search: Callable[[Stop], bytes], stop: Stop) -> bytes:
+    """``search(stop)``, unless the budget was spent waiting for a thread."""
+    if stop():
+        raise StoppedError("the time budget was spent before the search could start")
+    return search(stop)
+
+
+def _route_answer(
+    network: Network, body: RouteRequest, ready: datetime, roads: Any, stop: Stop
+) -> bytes:
+    """The JSON answer to one route request, as ``silkroute route --json`` prints it."""
+    shipment = body.to_shipment(ready)
+    # orjson: a tenth of the standard encoder's time on an answer; it would write a NaN as null,
+    # and a route's own check (``Route.to_dict``) keeps NaN out.
+    return orjson.dumps(
+        routes_answer(
+            lambda: find_routes(
+                network,
+                shipment,
+                # every route option, by the one definition the request inherits
+                **{name: getattr(body, name) for name in RouteOptions.model_fields},
+                roads=roads,
+                stop=stop,
+            )
+        )
+    )
 
 
 def _json_bytes(data: Any) -> bytes:
@@ -428,14 +518,8 @@ class Service:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.searches = SearchPool(
-            settings.route_workers,
-            _default_dir(settings.network_dir),
-            None if settings.roads_file is None else str(settings.roads_file),
-            kill_after_s=max(60.0, 4 * settings.route_timeout_s),
-        )
         self.gate = RouteGate(
-            settings.route_workers,
+            settings.route_threads,
             settings.route_queue_size,
             settings.route_timeout_s,
             settings.route_cache_bytes,
@@ -572,7 +656,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             service.gate.cancel()
-            await service.searches.close()
             await asyncio.to_thread(service.stop)
 
     app = FastAPI(
@@ -665,11 +748,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         200 also when no route exists: ``routes`` is empty and ``infeasible_reason`` says why.
         """
-        # Not a plain ``def``: the search is CPU-bound, but it runs in the route gate's worker
-        # processes (bounded, with a time limit), and a repeated query is answered from memory
-        # without leaving the event loop. The body is parsed here, not by a ``RouteRequest``
-        # parameter: pydantic straight from the bytes costs the event loop about 35 us less
-        # per request than FastAPI's way, on the endpoint that carries the load.
+        # Not a plain ``def``: a repeated query is answered from memory without a trip through
+        # a thread, and the search gets its time budget. The body is parsed here, not by a
+        # ``RouteRequest`` parameter: pydantic straight from the bytes costs the event loop
+        # about 35 us less per request than FastAPI's way, on the endpoint that carries the load.
         body = _parsed(RouteRequest, await request.body())
         request.state.place_field = body.place_field
         if body.alternatives > settings.max_alternatives:
@@ -679,26 +761,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 value=body.alternatives,
             )
         if body.network is None:
-            net, directory = service.network, _default_dir(settings.network_dir)
+            net = service.network
         else:  # a user pack: a directory listing and file stats, off the event loop
-            net, directory = await asyncio.to_thread(
-                service.pack, body.network, ["body", "network"]
-            )
+            net, _ = await asyncio.to_thread(service.pack, body.network, ["body", "network"])
         ready = body.ready_at()  # "today" resolved once, here
-        request_json = body.model_dump_json(exclude={"ready"})
-        pack_dir = None if body.network is None else directory
-        # One best route on the default network between known places takes a millisecond or
-        # so; alternatives, a Pareto front, a user's pack or a site by coordinates may take
-        # hundreds: the pool keeps other searches from queueing behind those.
-        heavy = (
-            body.alternatives > 0
-            or body.pareto
-            or pack_dir is not None
-            or any(parse_coordinates(place) for place in (body.origin, body.destination))
-        )
         data = await service.gate.answer(
-            f"{service.network_token(net)} {ready.isoformat()} {request_json}",
-            lambda: service.searches.submit(pack_dir, request_json, ready, heavy=heavy),
+            f"{service.network_token(net)} {ready.isoformat()} "
+            f"{body.model_dump_json(exclude={'ready'})}",
+            lambda stop: _route_answer(net, body, ready, service.roads(), stop),
         )
         return _json(data)
 

@@ -14,15 +14,12 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from graphs.errors import InputError
-from graphs.records import Mode
-from routing.model import MAX_PIECES, MAX_TEU, Cargo, Objective, Shipment, parse_datetime
-from routing.routes import MAX_ALTERNATIVES
+from routing.model import MAX_PIECES, MAX_TEU, PIECE_LIMITS, Cargo, Shipment, parse_datetime
+from routing.options import CountryName, Flag, Identifier, Number, RouteOptions, Whole
+from routing.options import PlaceName as Place
 from routing.tours import Delivery
 from service.settings import PACK_NAME
 
-Place = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-Country = Annotated[str, StringConstraints(min_length=1, max_length=8)]
-Identifier = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 DateText = Annotated[
     str,
     StringConstraints(max_length=40),
@@ -34,6 +31,7 @@ PackName = Annotated[
     Field(description="A user network pack, by name, from the server's networks_root."),
 ]
 
+# Numbers, whole numbers and flags are strict (``Number``, ``Whole``, ``Flag``): ``true`` is not 1.
 _REQUEST = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
@@ -52,17 +50,17 @@ class CargoIn(BaseModel):
 
     model_config = _REQUEST
 
-    teu: float | None = Field(default=None, gt=0, le=MAX_TEU, examples=[4])
-    weight_t: float | None = Field(
+    teu: Number | None = Field(default=None, gt=0, le=MAX_TEU, examples=[4])
+    weight_t: Number | None = Field(
         default=None,
         gt=0,
         le=MAX_TEU * 40,
         description="Total gross for containers; each for pieces.",
     )
-    pieces: int | None = Field(default=None, ge=1, le=MAX_PIECES)
-    length_m: float | None = Field(default=None, gt=0, le=1000)
-    width_m: float | None = Field(default=None, gt=0, le=1000)
-    height_m: float | None = Field(default=None, gt=0, le=1000)
+    pieces: Whole | None = Field(default=None, ge=1, le=MAX_PIECES)
+    length_m: Number | None = Field(default=None, gt=0, le=PIECE_LIMITS["length_m"])
+    width_m: Number | None = Field(default=None, gt=0, le=PIECE_LIMITS["width_m"])
+    height_m: Number | None = Field(default=None, gt=0, le=PIECE_LIMITS["height_m"])
 
     def to_cargo(self) -> Cargo:
         return Cargo(
@@ -75,23 +73,14 @@ class CargoIn(BaseModel):
         )
 
 
-class AvoidIn(BaseModel):
-    """What a route must never touch: ISO country codes, node ids or names, crossing ids, modes."""
+class RouteRequest(RouteOptions):
+    """One shipment to route: ``POST /v1/routes``. Without ``cargo``, one TEU (as the CLI).
 
-    model_config = _REQUEST
-
-    countries: list[Country] = Field(default_factory=list, max_length=100)
-    nodes: list[Place] = Field(default_factory=list, max_length=200)
-    crossings: list[Identifier] = Field(default_factory=list, max_length=200)
-    modes: list[Mode] = Field(default_factory=list, max_length=4)
-
-
-class RouteRequest(BaseModel):
-    """One shipment to route: ``POST /v1/routes``. Without ``cargo``, one TEU (as the CLI)."""
+    The options (objective, alternatives, avoid, limits, prices) are ``RouteOptions``, the one
+    definition ``find_routes`` and the CLI use too.
+    """
 
     model_config = ConfigDict(
-        extra="forbid",
-        allow_inf_nan=False,
         json_schema_extra={
             "examples": [
                 {
@@ -110,20 +99,11 @@ class RouteRequest(BaseModel):
     destination: Place
     cargo: CargoIn = Field(default_factory=lambda: CargoIn(teu=1.0))
     ready: DateText | None = Field(default=None, description="Default: today (UTC).")
-    objective: Objective = "cost"
-    avoid: AvoidIn = Field(default_factory=AvoidIn)
-    modes: list[Mode] | None = Field(
-        default=None, max_length=4, description="Allowed modes; all if unset."
+    due: DateText | None = Field(
+        default=None,
+        description="Due date: each route's forecast gives the chance to arrive by then.",
     )
-    max_transit_days: float | None = Field(default=None, gt=0, le=1000)
-    max_cost_usd: float | None = Field(default=None, gt=0, le=1e12)
-    alternatives: int = Field(default=0, ge=0, le=MAX_ALTERNATIVES)
-    pareto: bool = False
-    value_usd: float | None = Field(default=None, gt=0, le=1e12, description="Cargo value.")
-    value_of_time_usd_per_day: float | None = Field(
-        default=None, ge=0, le=1e9, description="Default: value_usd x 15 % / 365."
-    )
-    carbon_price_usd_per_t: float = Field(default=0.0, ge=0, le=10_000)
+    value_usd: Number | None = Field(default=None, gt=0, le=1e12, description="Cargo value.")
     network: PackName | None = None
 
     def ready_at(self) -> datetime:
@@ -138,6 +118,7 @@ class RouteRequest(BaseModel):
             origin=self.origin,
             destination=self.destination,
             cargo=self.cargo.to_cargo(),
+            due=self.due,
             value_usd=self.value_usd,
             **kwargs,
         )
@@ -166,9 +147,13 @@ class ShipmentIn(BaseModel):
     cargo: CargoIn
     ready: DateText
     due: DateText | None = None
-    value_usd: float | None = Field(default=None, gt=0, le=1e12)
-    priority: int = Field(default=1, ge=1, le=10)
-    avoid_countries: list[Country] = Field(default_factory=list, max_length=100)
+    value_usd: Number | None = Field(default=None, gt=0, le=1e12)
+    priority: Whole = Field(default=1, ge=1, le=10)
+    avoid_countries: list[CountryName] = Field(
+        default_factory=list,
+        max_length=100,
+        description="ISO alpha-2, alpha-3 or English names.",
+    )
 
 
 class PlanRequest(BaseModel):
@@ -210,7 +195,7 @@ class PlanRequest(BaseModel):
     )
 
     shipments: list[ShipmentIn] = Field(min_length=1, max_length=20_000)
-    time_limit_s: float | None = Field(
+    time_limit_s: Number | None = Field(
         default=None,
         gt=0,
         le=3600,
@@ -268,13 +253,13 @@ class DeliveryIn(BaseModel):
     model_config = _REQUEST
 
     id: Identifier
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
-    demand_t: float = Field(gt=0, le=10_000)
-    service_hours: float = Field(default=0.0, ge=0, le=240)
-    window_start_h: float | None = Field(default=None, ge=0, le=24 * 365)
-    window_end_h: float | None = Field(default=None, ge=0, le=24 * 365)
-    oversize: bool = False
+    lat: Number = Field(ge=-90, le=90)
+    lon: Number = Field(ge=-180, le=180)
+    demand_t: Number = Field(gt=0, le=10_000)
+    service_hours: Number = Field(default=0.0, ge=0, le=240)
+    window_start_h: Number | None = Field(default=None, ge=0, le=24 * 365)
+    window_end_h: Number | None = Field(default=None, ge=0, le=24 * 365)
+    oversize: Flag = False
 
     def to_delivery(self) -> Delivery:
         return Delivery(
@@ -296,17 +281,20 @@ class TourRequest(BaseModel):
 
     depot: Place
     deliveries: list[DeliveryIn] = Field(min_length=1, max_length=500)
-    trucks: int = Field(ge=1, le=500)
-    payload_t: float = Field(gt=0, le=10_000)
-    oversize_trucks: int = Field(default=0, ge=0, le=500)
-    speed_kph: float = Field(default=50.0, gt=0, le=120)
-    cost_usd_per_km: float = Field(default=1.5, ge=0, le=1000)
+    trucks: Whole = Field(ge=1, le=500)
+    payload_t: Number = Field(gt=0, le=10_000)
+    oversize_trucks: Whole = Field(default=0, ge=0, le=500)
+    speed_kph: Number = Field(default=50.0, gt=0, le=120)
+    cost_usd_per_km: Number = Field(default=1.5, ge=0, le=1000)
     objective: Literal["cost", "distance"] = "cost"
-    time_limit_s: float = Field(default=10.0, gt=0, le=600)
+    time_limit_s: Number = Field(default=10.0, gt=0, le=600)
 
 
 class ErrorItem(BaseModel):
-    """One problem with a request, located as FastAPI locates validation errors."""
+    """One problem with a request, located as FastAPI locates validation errors: ``type`` is a
+    short code (``missing``, ``unknown_place``, ``busy``...), ``loc`` the path to the field
+    (``["body", "cargo", "teu"]``; empty for the request as a whole), ``msg`` the message,
+    ``input`` the rejected value when short, ``suggestions`` the closest known places."""
 
     type: str
     loc: list[str | int]
@@ -316,7 +304,9 @@ class ErrorItem(BaseModel):
 
 
 class ErrorBody(BaseModel):
-    detail: list[ErrorItem] | str
+    """The shape of every error answer, whatever its status (4xx or 5xx)."""
+
+    detail: list[ErrorItem]
 
 
 class NetworkStats(BaseModel):

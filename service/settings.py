@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from routing.routes import MAX_ALTERNATIVES
+from routing.options import MAX_ALTERNATIVES
 
 # A pack name is one path segment: no separators, no "..", nothing a shell or a URL would expand.
 PACK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -66,8 +66,31 @@ class Settings(BaseSettings):
     database_busy_timeout_s: float = Field(default=5.0, gt=0, le=600)
     host: str = Field(default="127.0.0.1", description="Interface to bind; loopback unless told.")
     port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="uvicorn worker processes; each loads the network once and answers any "
+        "request. Route searches scale with them (one core each).",
+    )
     max_connections: int = Field(
-        default=512, ge=1, le=100_000, description="Open connections and tasks; beyond: 503."
+        default=512,
+        ge=1,
+        le=100_000,
+        description="Open connections and requests per worker; beyond: 503.",
+    )
+    keep_alive_s: int = Field(
+        default=5,
+        ge=1,
+        le=600,
+        description="A connection is closed when idle this long, or when its request head is "
+        "not complete this long after it opened or got its last answer.",
+    )
+    max_header_bytes: int = Field(
+        default=32_768,
+        ge=1024,
+        le=1_048_576,
+        description="Size of a request head (request line and headers); beyond: 431.",
     )
     access_log: bool = True
     api_key: SecretStr | None = Field(
@@ -98,15 +121,25 @@ class Settings(BaseSettings):
     job_retention_days: float = Field(
         default=30.0, gt=0, description="Finished jobs kept this long."
     )
-    route_timeout_s: float = Field(default=30.0, gt=0, le=3600)
-    route_workers: int = Field(
-        default=4,
+    route_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=3600,
+        description="Time budget of one route request, waiting included; when it is spent "
+        "the answer is 503 with Retry-After.",
+    )
+    route_threads: int = Field(
+        default=2,
         ge=1,
         le=64,
-        description="Route search worker processes (each holds a copy of the network).",
+        description="Route searches at once per worker, each in a thread (they share the "
+        "worker's one core; a second lets a quick query pass a long one).",
     )
     route_queue_size: int = Field(
-        default=64, ge=1, le=10_000, description="Route searches waiting for a worker at most."
+        default=64,
+        ge=1,
+        le=10_000,
+        description="Route searches waiting for a thread per worker at most; beyond: 503.",
     )
     route_cache_bytes: int = Field(
         default=64 * 1_048_576,

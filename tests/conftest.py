@@ -6,19 +6,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
 
+import tests.profiles  # noqa: F401  (registers and loads the hypothesis profile)
 from graphs import Network, load_network
 
 from .postgres import INSTALL_HINT, PostgresServer, postgres_bin
 
 TESTS = Path(__file__).parent
 PACKS = TESTS / "packs"
-
-settings.register_profile(
-    "silkroute", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
-)
-settings.load_profile("silkroute")
 
 
 @pytest.fixture(scope="session")

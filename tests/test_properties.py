@@ -13,6 +13,7 @@ from graphs.errors import NoRouteError
 from routing.model import Cargo, Shipment
 from routing.routes import Avoid, find_routes
 from tests.oracle import check_route
+from tests.profiles import examples
 from tests.test_bundled import CENTRAL_ASIA, CHINESE_ORIGINS, EUROPEAN_TERMINALS
 
 NET: Network = load_network()
@@ -33,7 +34,7 @@ def shipment(origin: str, destination: str, cargo: Cargo, ready: datetime) -> Sh
     return Shipment(origin, destination, cargo, ready=ready, value_usd=500_000)
 
 
-@settings(max_examples=40)
+@settings(max_examples=examples(40))
 @given(origins, destinations, containers, readies, objectives)
 def test_totals_equal_steps_and_match_the_network(
     origin: str, destination: str, cargo: Cargo, ready: datetime, objective: str
@@ -43,7 +44,7 @@ def test_totals_equal_steps_and_match_the_network(
         check_route(NET, route, cargo)
 
 
-@settings(max_examples=30)
+@settings(max_examples=examples(30))
 @given(origins, destinations, readies, countries)
 def test_an_avoided_country_never_appears(
     origin: str, destination: str, ready: datetime, country: str
@@ -61,7 +62,7 @@ def test_an_avoided_country_never_appears(
         assert all(NET.nodes[s.node].country != country for s in route.steps if s.node)
 
 
-@settings(max_examples=25)
+@settings(max_examples=examples(25))
 @given(origins, destinations, readies, st.sampled_from(["rail", "road", "sea"]))
 def test_an_avoided_mode_never_appears(
     origin: str, destination: str, ready: datetime, mode: str
@@ -75,7 +76,7 @@ def test_an_avoided_mode_never_appears(
     assert mode not in routes[0].modes
 
 
-@settings(max_examples=30)
+@settings(max_examples=examples(30))
 @given(origins, destinations, readies)
 def test_time_no_slower_cost_no_dearer(origin: str, destination: str, ready: datetime) -> None:
     ship = shipment(origin, destination, Cargo(teu=4), ready)
@@ -85,7 +86,7 @@ def test_time_no_slower_cost_no_dearer(origin: str, destination: str, ready: dat
     assert cheap.cost_usd <= fast.cost_usd + 1e-6
 
 
-@settings(max_examples=20)
+@settings(max_examples=examples(20))
 @given(origins, destinations, readies)
 def test_pareto_routes_do_not_dominate_each_other(
     origin: str, destination: str, ready: datetime
@@ -99,7 +100,7 @@ def test_pareto_routes_do_not_dominate_each_other(
                 )
 
 
-@settings(max_examples=15)
+@settings(max_examples=examples(15))
 @given(origins, destinations, readies, objectives)
 def test_same_query_same_answer(origin: str, destination: str, ready: datetime, obj: str) -> None:
     ship = shipment(origin, destination, Cargo(teu=3), ready)

@@ -7,16 +7,15 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import os
-import signal
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
@@ -24,11 +23,10 @@ from typer.testing import CliRunner
 from graphs import Network, load_network
 from graphs.export import network_to_dict
 from routing.cli import app as cli
+from routing.stopping import Stop
 from service import Settings, create_app
 from service.app import AnswerCache, Busy, RouteGate
 from service.jobs import JobStore, database_url
-from service.schemas import RouteRequest
-from service.searches import SearchPool, SearchUnavailable
 from service.worker import job_workers
 
 from .conftest import PACKS
@@ -230,7 +228,7 @@ def test_unknown_place_names_the_field_and_suggests(client: TestClient) -> None:
         ({"alternatives": 11}, ["body", "alternatives"]),
         ({"alternatives": -1}, ["body", "alternatives"]),
         ({"modes": ["camel"]}, ["body", "modes", 0]),
-        ({"avoid": {"crossings": ["no-such-crossing"]}}, ["body", "avoid", "crossings"]),
+        ({"avoid": {"crossings": ["no-such-crossing"]}}, ["body", "avoid", "crossings", 0]),
         ({"avoid": {"countries": ["CN"]}}, ["body", "origin"]),
         ({"origin": ""}, ["body", "origin"]),
         ({"origin": "x" * 201}, ["body", "origin"]),
@@ -592,113 +590,26 @@ def test_servers_on_one_database_answer_for_each_others_jobs(tmp_path: Path) -> 
 
 # -- the route gate ------------------------------------------------------------------------------
 
-
-def test_route_search_over_the_time_limit_is_503_then_served(tmp_path: Path) -> None:
-    # No search (let alone the first, which starts the workers) answers within a millisecond.
-    with TestClient(create_app(settings(tmp_path, route_timeout_s=0.001))) as client:
-        response = client.post("/v1/routes", json=ROUTE)
-        assert response.status_code == 503
-        assert "0.001 s limit" in only_error(response)["msg"]
-        assert response.headers["retry-after"]
-        deadline = time.monotonic() + 60
-        while (response := client.post("/v1/routes", json=ROUTE)).status_code == 503:
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
-        assert response.status_code == 200 and response.json()["routes"]
+HEAVY = {"origin": "Shanghai", "destination": "Duisburg", "ready": "2026-12-01", "pareto": True}
 
 
-def test_a_search_worker_that_dies_is_replaced(tmp_path: Path) -> None:
-    app = create_app(settings(tmp_path))
+def test_route_search_over_its_budget_is_503_within_the_budget(tmp_path: Path) -> None:
+    # A Pareto front from Shanghai to Duisburg takes a few hundred milliseconds, far past 10 ms.
+    budget_s = 0.01
+    app = create_app(settings(tmp_path, network_dir=None, route_timeout_s=budget_s))
     with TestClient(app) as client:
-        assert client.post("/v1/routes", json=ROUTE).status_code == 200
-        pool = app.state.service.searches
-        killed = set(pool.worker_pids())
-        for pid in killed:
-            os.kill(pid, signal.SIGKILL)
-        other = ROUTE | {"cargo": {"teu": 3}}  # not answered from memory
-        # Sent before the server notices: 503, retry. After: it waits for a fresh worker.
-        deadline = time.monotonic() + 60
-        while (response := client.post("/v1/routes", json=other)).status_code == 503:
-            assert "stopped unexpectedly" in only_error(response)["msg"]
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
-        assert response.status_code == 200 and response.json()["routes"]
-        assert not killed & set(pool.worker_pids())
+        started = time.monotonic()
+        response = client.post("/v1/routes", json=HEAVY)
+        assert time.monotonic() - started < budget_s + 1
+        assert response.status_code == 503
+        assert "time budget of 0.01 s" in only_error(response)["msg"]
+        assert response.headers["retry-after"] == "5"
+    with TestClient(create_app(settings(tmp_path, network_dir=None))) as client:
+        response = client.post("/v1/routes", json=HEAVY)  # the default budget: served
+        assert response.status_code == 200 and len(response.json()["routes"]) > 1
 
 
-def test_a_search_past_the_kill_limit_loses_its_worker_not_the_pool() -> None:
-    # A Pareto front across the bundled network takes tens of milliseconds: far past 1 ms.
-    request = RouteRequest.model_validate(
-        {"origin": "Xi'an", "destination": "Tbilisi", "ready": "2026-12-01", "pareto": True}
-    )
-    ready = request.ready_at()
-    body = request.model_dump_json(exclude={"ready"})
-
-    async def scenario() -> bytes:
-        pool = SearchPool(1, None, None, kill_after_s=0.001)
-        try:
-            with pytest.raises(SearchUnavailable, match="ran past"):
-                await pool.search(None, body, ready)
-            pool.kill_after_s = 60
-            return await pool.search(None, body, ready)
-        finally:
-            await pool.close()
-
-    assert json.loads(asyncio.run(scenario()))["routes"]
-
-
-def test_light_searches_share_a_line_but_never_wait_behind_a_heavy_one() -> None:
-    def request(origin: str, destination: str, **extra: Any) -> tuple[str, datetime]:
-        body = RouteRequest.model_validate(
-            {"origin": origin, "destination": destination, "ready": "2026-12-01"} | extra
-        )
-        return body.model_dump_json(exclude={"ready"}), body.ready_at()
-
-    lanes = [("Xi'an", "Almaty"), ("Urumqi", "Tashkent"), ("Kashgar", "Osh")]
-
-    async def scenario() -> tuple[list[tuple[list[int], int]], list[bytes]]:
-        pool = SearchPool(1, None, None, kill_after_s=60, depth=4)
-        try:
-            await pool.search(None, *request("Xi'an", "Bishkek"))  # the worker is up
-            seen = []
-            light = [pool.submit(None, *request(*lane)) for lane in lanes]
-            seen.append(pool.occupancy())  # all three in the worker's pipe
-            answers = await asyncio.gather(*light)
-            heavy = pool.submit(None, *request("Xi'an", "Tbilisi", pareto=True), heavy=True)
-            light = [pool.submit(None, *request(*lane, cargo={"teu": 2})) for lane in lanes]
-            seen.append(pool.occupancy())  # the heavy one has the line to itself
-            await heavy
-            answers += await asyncio.gather(*light)
-            return seen, answers
-        finally:
-            await pool.close()
-
-    seen, answers = asyncio.run(scenario())
-    assert seen == [([3], 0), ([4], 3)]
-    assert all(json.loads(answer)["routes"] for answer in answers)
-
-
-def test_closing_the_pool_while_its_workers_start_is_quiet() -> None:
-    body = RouteRequest.model_validate(
-        {"origin": "Xi'an", "destination": "Almaty", "ready": "2026-12-01"}
-    )
-    problems: list[dict[str, Any]] = []
-
-    async def scenario() -> bool:
-        loop = asyncio.get_running_loop()
-        loop.set_exception_handler(lambda _, context: problems.append(context))
-        pool = SearchPool(2, None, None, kill_after_s=60)
-        answer = pool.submit(None, body.model_dump_json(exclude={"ready"}), body.ready_at())
-        await asyncio.sleep(0.2)  # the workers are still loading the network
-        await pool.close()  # they greet after their start was called off, then exit
-        await asyncio.sleep(0.5)
-        return answer.cancelled()
-
-    assert asyncio.run(scenario())
-    assert problems == []
-
-
-def test_search_errors_cross_from_the_worker_whole(tmp_path: Path) -> None:
+def test_search_errors_reach_the_client_whole(tmp_path: Path) -> None:
     with TestClient(create_app(settings(tmp_path))) as client:
         response = client.post("/v1/routes", json=ROUTE | {"destination": "delt"})
         assert response.status_code == 422
@@ -707,52 +618,71 @@ def test_search_errors_cross_from_the_worker_whole(tmp_path: Path) -> None:
         assert "Delta Wind Farm" in item["suggestions"]
 
 
-def test_gate_bounds_waiting_searches_and_shares_identical_ones() -> None:
-    gate = RouteGate(workers=1, queue_size=1, timeout_s=5, cache_bytes=0)
-    calls: list[str] = []
+def stubborn(
+    seen: list[Stop], started: threading.Event, release: threading.Event, stop: Stop
+) -> bytes:
+    """A search that does not look at its stop until ``release`` is set."""
+    seen.append(stop)
+    started.set()
+    release.wait(30)
+    return b"late"
 
-    async def scenario() -> list[bytes]:
-        release = asyncio.Event()
 
-        async def slow(tag: str) -> bytes:
-            calls.append(tag)
-            await release.wait()
-            return tag.encode()
+def test_gate_bounds_waiting_searches_and_abandons_overdue_ones() -> None:
+    gate = RouteGate(threads=1, queue_size=1, budget_s=0.5, cache_bytes=1 << 20)
+    seen: list[Stop] = []
+    started, release = threading.Event(), threading.Event()
+    search = functools.partial(stubborn, seen, started, release)
 
-        asks = [
-            asyncio.create_task(gate.answer(tag, functools.partial(slow, tag)))
-            for tag in ("a", "a", "a", "b")
-        ]
-        await asyncio.sleep(0.1)
-        with pytest.raises(Busy):  # two searches in progress: the gate is full
-            await gate.answer("c", lambda: slow("c"))
+    async def scenario() -> tuple[BaseException | bytes, BaseException | bytes]:
+        first = asyncio.create_task(gate.answer("a", search))
+        await anyio.to_thread.run_sync(started.wait)
+        waiting = asyncio.create_task(gate.answer("b", search))
+        await asyncio.sleep(0.05)
+        with pytest.raises(Busy, match="waiting"):  # one running, one waiting: full
+            await gate.answer("c", search)
+        return await asyncio.gather(first, waiting, return_exceptions=True)
+
+    began = time.monotonic()
+    try:
+        answers = asyncio.run(scenario())
+    finally:
         release.set()
-        return await asyncio.gather(*asks)
+    # Neither answered within its budget (one searching, one waiting for the thread): both 503
+    # soon after it, and the search was told to stop.
+    assert time.monotonic() - began < 0.5 + 1
+    assert all(isinstance(answer, Busy) and "0.5 s" in str(answer) for answer in answers)
+    assert len(seen) == 1 and seen[0].cancelled
 
-    assert sorted(asyncio.run(scenario())) == [b"a", b"a", b"a", b"b"]
-    assert sorted(calls) == ["a", "b"]  # three identical queries, one search
 
+def test_gate_keeps_only_whole_answers() -> None:
+    gate = RouteGate(threads=1, queue_size=1, budget_s=0.2, cache_bytes=1 << 20)
 
-def test_gate_time_limit_does_not_cancel_the_shared_search() -> None:
-    gate = RouteGate(workers=1, queue_size=4, timeout_s=0.1, cache_bytes=1 << 20)
-    searches: list[int] = []
+    def until_stopped(stop: Stop) -> bytes:  # finds something, then runs out of budget
+        while not stop():
+            time.sleep(0.005)
+        return b"partial"
 
     async def scenario() -> bytes:
-        release = asyncio.Event()
+        return await gate.answer("q", until_stopped)
 
-        async def slow() -> bytes:
-            searches.append(1)
-            await release.wait()
-            return b"answer"
+    assert asyncio.run(scenario()) == b"partial"
+    assert gate.cache.get("q") is None
 
-        with pytest.raises(Busy, match=r"0\.1 s limit"):
-            await gate.answer("q", slow)
-        release.set()
-        await asyncio.sleep(0.05)
-        return await gate.answer("q", slow)  # kept for the retry
 
-    assert asyncio.run(scenario()) == b"answer"
-    assert searches == [1]
+def test_gate_answers_repeated_queries_from_memory() -> None:
+    gate = RouteGate(threads=1, queue_size=1, budget_s=5, cache_bytes=1 << 20)
+    calls: list[Stop] = []
+
+    def search(stop: Stop) -> bytes:
+        calls.append(stop)
+        return b"answer"
+
+    async def scenario() -> list[bytes]:
+        return [await gate.answer("q", search) for _ in range(3)]
+
+    assert asyncio.run(scenario()) == [b"answer"] * 3
+    assert len(calls) == 1
 
 
 def test_answer_cache_keeps_within_its_budget() -> None:
@@ -780,10 +710,10 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_serve_refuses_bad_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SILKROUTE_ROUTE_WORKERS", "0")
+    monkeypatch.setenv("SILKROUTE_WORKERS", "0")
     result = CliRunner().invoke(cli, ["serve"])
     assert result.exit_code == 2
-    assert "route_workers" in result.output
+    assert "workers" in result.output
 
 
 def test_bundled_network_is_the_default(tmp_path: Path) -> None:

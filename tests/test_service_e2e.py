@@ -1,9 +1,11 @@
 """The service as users run it: ``silkroute serve`` in its own process on a free loopback port,
-spoken to over real HTTP, with the job worker it starts; killed with SIGKILL mid-plan and
-restarted on the same database."""
+spoken to over real HTTP: route budgets and connection limits, SIGTERM with several workers,
+the job worker it starts, and killed with SIGKILL mid-plan and restarted on the same database."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import signal
 import socket
@@ -12,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -92,8 +95,23 @@ class Server:
             time.sleep(0.1)
         raise AssertionError(f"server did not start: {self.log.read_text()[-2000:]}")
 
+    def children(self, parent: int | None = None) -> list[int]:
+        """Pids of the server's child processes (workers, the planner), from /proc."""
+        assert self.process is not None
+        parent = self.process.pid if parent is None else parent
+        found = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stat = (entry / "stat").read_text()
+                except OSError:
+                    continue
+                if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
+                    found.append(int(entry.name))
+        return found
+
     def group(self) -> list[int]:
-        """Pids in the server's process group (itself, its job worker, the solver), from /proc."""
+        """Pids in the server's process group (itself, its workers, the solver), from /proc."""
         assert self.process is not None
         found = []
         for entry in Path("/proc").iterdir():
@@ -104,6 +122,24 @@ class Server:
                     continue
                 if int(stat.rsplit(")", 1)[1].split()[2]) == self.process.pid:
                     found.append(int(entry.name))
+        return found
+
+    def workers(self) -> list[int]:
+        """Pids of the uvicorn worker processes (started by multiprocessing's spawn)."""
+        found = []
+        for pid in self.children():
+            with contextlib.suppress(OSError):  # (one that just exited)
+                if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    found.append(pid)
+        return found
+
+    def descendants(self) -> list[int]:
+        assert self.process is not None
+        found, todo = [], [self.process.pid]
+        while todo:
+            children = self.children(todo.pop())
+            found += children
+            todo += children
         return found
 
     def kill(self) -> None:
@@ -216,11 +252,181 @@ def test_body_that_trickles_in_is_cut_off_with_408(server: Server) -> None:
     assert httpx.get(f"{server.url}/health").status_code == 200
 
 
+# -- budgets and connection limits ---------------------------------------------------------------
+
+BUDGET_S = 2.0
+
+
+@pytest.fixture(scope="module")
+def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One worker, a one-second keep-alive and a two-second route budget."""
+    running = Server(
+        tmp_path_factory.mktemp("limits"),
+        SILKROUTE_WORKERS="1",
+        SILKROUTE_KEEP_ALIVE_S="1",
+        SILKROUTE_ROUTE_TIMEOUT_S=str(BUDGET_S),
+        SILKROUTE_ACCESS_LOG="false",
+    ).start()
+    yield running
+    running.stop()
+
+
+def exchange(sock: socket.socket, path: str, body: Any = None) -> tuple[int, dict[str, str]]:
+    """One request on an open connection: the status and headers of the answer. (Raw sockets,
+    opened beforehand: a client that costs next to no CPU, so the timings are the server's.)"""
+    if body is None:
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    else:
+        data = json.dumps(body).encode()
+        sock.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(data)}\r\n\r\n".encode()
+            + data
+        )
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        chunk = sock.recv(65536)
+        assert chunk, "connection closed"
+        answer += chunk
+    status, *lines = answer.split(b"\r\n\r\n")[0].decode().split("\r\n")
+    headers = dict(line.lower().split(": ", 1) for line in lines)
+    return int(status.split()[1]), headers
+
+
+def test_searches_do_not_freeze_health_and_end_within_their_budget(limited: Server) -> None:
+    """Twenty Pareto fronts across the continent at once (a few hundred ms each, seconds in
+    all) on one worker: /health is answered meanwhile, well within a search's budget, and every
+    search ends within its budget plus a second, 200 or 503 with Retry-After."""
+    address = ("127.0.0.1", limited.port)
+    socks = [socket.create_connection(address, timeout=30) for _ in range(21)]
+    results: list[tuple[int, float, str | None]] = []
+
+    def route(sock: socket.socket, teu: int) -> None:
+        query = {"origin": "Shanghai", "destination": "Duisburg", "cargo": {"teu": teu},
+                 "ready": "2026-12-01", "pareto": True}  # fmt: skip
+        started = time.monotonic()
+        status, headers = exchange(sock, "/v1/routes", query)
+        results.append((status, time.monotonic() - started, headers.get("retry-after")))
+
+    try:
+        with ThreadPoolExecutor(20) as pool:
+            for teu, sock in enumerate(socks[:20], start=1):
+                pool.submit(route, sock, teu)
+            time.sleep(0.5)  # the searches are under way
+            started = time.monotonic()
+            assert exchange(socks[20], "/health")[0] == 200
+            health_s = time.monotonic() - started
+    finally:
+        for sock in socks:
+            sock.close()
+    assert len(results) == 20
+    assert health_s < BUDGET_S, health_s
+    assert {status for status, _, _ in results} <= {200, 503}
+    assert any(status == 200 for status, _, _ in results)
+    assert all(elapsed < BUDGET_S + 1 for _, elapsed, _ in results), results
+    assert all(retry is not None for status, _, retry in results if status == 503)
+
+
+def test_idle_connections_are_closed_and_new_clients_served(limited: Server) -> None:
+    """600 connections that never send a byte (more than the 512 a worker takes at once) are
+    closed after the keep-alive timeout, and then a new client is served."""
+    idle = [socket.create_connection(("127.0.0.1", limited.port), timeout=10) for _ in range(600)]
+    try:
+        deadline = time.monotonic() + 20
+        for sock in idle:
+            sock.settimeout(max(0.1, deadline - time.monotonic()))
+            assert sock.recv(1) == b""  # closed by the server
+        assert httpx.get(f"{limited.url}/health", timeout=10).status_code == 200
+    finally:
+        for sock in idle:
+            sock.close()
+
+
+def test_oversized_request_head_is_431(limited: Server) -> None:
+    head = b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 1_500_000 + b"\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", limited.port), timeout=10) as sock:
+        with contextlib.suppress(OSError):  # closed before the whole head was sent
+            sock.sendall(head)
+        try:
+            answer = sock.recv(4096)
+        except ConnectionResetError:
+            answer = b""
+    assert answer == b"" or answer.startswith(b"HTTP/1.1 431"), answer[:100]
+    assert httpx.get(f"{limited.url}/health", timeout=10).status_code == 200
+
+
+def test_request_head_that_trickles_in_is_cut_off(limited: Server) -> None:
+    with socket.create_connection(("127.0.0.1", limited.port), timeout=10) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        started = time.monotonic()
+        closed = False
+        for _ in range(50):  # a byte every 0.2 s: the head never completes
+            try:
+                sock.sendall(b"a")
+                time.sleep(0.2)
+            except OSError:
+                closed = True
+                break
+            sock.setblocking(False)
+            try:
+                closed = sock.recv(1) == b""
+            except BlockingIOError:
+                pass
+            except ConnectionResetError:
+                closed = True
+            sock.setblocking(True)
+            if closed:
+                break
+    assert closed and time.monotonic() - started < 5
+
+
+def test_sigterm_stops_the_server_and_its_workers(tmp_path: Path) -> None:
+    server = Server(tmp_path, SILKROUTE_WORKERS="2").start()
+    try:
+        workers = server.descendants()
+        assert len(server.workers()) == 2
+        query = {"origin": "Xian", "destination": "Almaty", "ready": "2026-12-01"}
+        assert httpx.post(f"{server.url}/v1/routes", json=query, timeout=30).status_code == 200
+        assert server.process is not None
+        started = time.monotonic()
+        server.process.send_signal(signal.SIGTERM)
+        server.process.wait(10)
+        assert time.monotonic() - started < 10
+        deadline = time.monotonic() + 2
+        while any(Path(f"/proc/{pid}").exists() for pid in workers):
+            assert time.monotonic() < deadline, workers
+            time.sleep(0.05)
+    finally:
+        server.stop()
+
+
+def test_a_worker_that_dies_is_replaced(tmp_path: Path) -> None:
+    server = Server(tmp_path, SILKROUTE_WORKERS="2").start()
+    try:
+        assert server.process is not None
+        workers = server.workers()
+        assert len(workers) == 2
+        os.kill(workers[0], signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while len(fresh := set(server.workers()) - set(workers)) < 1:
+            assert time.monotonic() < deadline, "no worker started in place of the dead one"
+            time.sleep(0.1)
+        query = {"origin": "Xian", "destination": "Almaty", "ready": "2026-12-01"}
+        for teu in range(1, 9):  # new connections: the kernel hands them to either worker
+            answer = httpx.post(f"{server.url}/v1/routes", json=query | {"cargo": {"teu": teu}})
+            assert answer.status_code == 200
+        assert fresh and workers[1] in server.workers()
+    finally:
+        server.stop()
+
+
 def test_plan_jobs_survive_sigkill_and_restart(tmp_path: Path) -> None:
     """Kill the server, its worker and the worker's solver at once (as a power cut would) while
     one job runs and another waits; restart on the same database: the running job's lease runs
     out and it is claimed again, both complete, nothing is lost or half-written."""
-    first = Server(tmp_path, SILKROUTE_API_KEY=KEY, SILKROUTE_JOB_LEASE_S="2").start()
+    first = Server(
+        tmp_path, SILKROUTE_API_KEY=KEY, SILKROUTE_JOB_LEASE_S="2", SILKROUTE_WORKERS="1"
+    ).start()
     try:
         long_job = post(first, "/v1/plans", LONG_PLAN)
         short_job = post(first, "/v1/plans", SHORT_PLAN)
@@ -240,7 +446,9 @@ def test_plan_jobs_survive_sigkill_and_restart(tmp_path: Path) -> None:
     db.close()
     assert states == {long_id: "running", short_id: "queued"}
 
-    second = Server(tmp_path, SILKROUTE_API_KEY=KEY, SILKROUTE_JOB_LEASE_S="2").start()
+    second = Server(
+        tmp_path, SILKROUTE_API_KEY=KEY, SILKROUTE_JOB_LEASE_S="2", SILKROUTE_WORKERS="1"
+    ).start()
     try:
         finished_long = wait_until(second, long_id, {"done", "failed"}, timeout_s=120)
         finished_short = wait_until(second, short_id, {"done", "failed"}, timeout_s=60)
@@ -278,7 +486,7 @@ def test_workers_go_with_a_killed_server(tmp_path: Path) -> None:
 
 
 def test_graceful_stop_puts_the_running_job_back(tmp_path: Path) -> None:
-    first = Server(tmp_path, SILKROUTE_API_KEY=KEY).start()
+    first = Server(tmp_path, SILKROUTE_API_KEY=KEY, SILKROUTE_WORKERS="1").start()
     try:
         job_id = post(first, "/v1/plans", LONG_PLAN).json()["id"]
         wait_until(first, job_id, {"running"}, timeout_s=60)

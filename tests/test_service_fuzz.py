@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
 from service import Settings, create_app
+from tests.profiles import examples
 
 from .conftest import PACKS
 
@@ -90,7 +91,7 @@ def test_openapi_operations_never_answer_5xx(
     strategy = schema[path][method].as_strategy(generation_mode=mode)
 
     @settings(
-        max_examples=EXAMPLES_PER_OPERATION,
+        max_examples=examples(EXAMPLES_PER_OPERATION),
         deadline=None,
         database=None,
         suppress_health_check=list(HealthCheck),
@@ -180,7 +181,12 @@ route_body = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=150, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=examples(150),
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
 @given(body=route_body)
 def test_near_valid_route_bodies(client: TestClient, body: dict[str, Any]) -> None:
     response = client.post("/v1/routes", json=body)
@@ -227,7 +233,9 @@ valid_route_body = st.fixed_dictionaries(
 ).filter(lambda body: PLACE_IDS[body["origin"]] != PLACE_IDS[body["destination"]])
 
 
-@settings(max_examples=80, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=examples(80), deadline=None, database=None, suppress_health_check=list(HealthCheck)
+)
 @given(body=valid_route_body)
 def test_valid_route_bodies_answer_200_with_consistent_routes(
     client: TestClient, body: dict[str, Any]
@@ -274,7 +282,12 @@ scenario = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=100, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=examples(100),
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
 @given(
     body=st.fixed_dictionaries(
         {"shipments": st.lists(shipment, max_size=4)},

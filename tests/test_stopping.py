@@ -42,3 +42,16 @@ def test_nonsense_limits_are_refused(limit: float) -> None:
 
 def test_stopped_error_is_a_timeout() -> None:
     assert issubclass(StoppedError, TimeoutError)
+
+
+def test_a_cancelled_route_search_raises_instead_of_answering() -> None:
+    from graphs import load_network
+    from routing import Cargo, Shipment, find_routes
+
+    net = load_network()
+    ship = Shipment("Xi'an", "Duisburg", Cargo(teu=2), ready="2026-12-01")
+    stop = Stop()
+    stop.cancel()
+    with pytest.raises(StoppedError, match="before it found a route"):
+        find_routes(net, ship, stop=stop)
+    assert find_routes(net, ship, stop=Stop(60))  # a generous budget answers as before
