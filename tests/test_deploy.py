@@ -54,7 +54,11 @@ def test_the_example_runs(postgres_server: PostgresServer, tmp_path: Path) -> No
     try:
         for name, process in config["processes"].items():
             env = os.environ | environment(config["environment"] + process.get("environment", []))
-            env |= {"SILKROUTE_DATABASE_URL": url, "SILKROUTE_NETWORK_DIR": str(PACKS / "tiny")}
+            env |= {
+                "SILKROUTE_DATABASE_URL": url,
+                "SILKROUTE_NETWORK_DIR": str(PACKS / "tiny"),
+                "SILKROUTE_WORKERS": "1",  # one uvicorn process per instance: a small machine
+            }
             command = shlex.split(process["command"])
             if "--port" in command:  # a free port here, not the example's fixed one
                 ports[name] = free_port()

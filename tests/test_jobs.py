@@ -291,7 +291,7 @@ def test_two_servers_three_workers_200_jobs_one_worker_killed(job_db: str, tmp_p
         "SILKROUTE_JOB_WORKERS": "0",  # the workers below are the only ones
         "SILKROUTE_JOB_LEASE_S": "2",
         "SILKROUTE_JOB_POLL_S": "0.2",
-        "SILKROUTE_ROUTE_WORKERS": "1",
+        "SILKROUTE_WORKERS": "1",  # one uvicorn process per server
         "SILKROUTE_PLAN_QUEUE_SIZE": "1000",
     }
     servers = [serve(env, tmp_path), serve(env, tmp_path)]

@@ -463,9 +463,9 @@ def test_plan_jobs_survive_sigkill_and_restart(tmp_path: Path) -> None:
 
 
 def test_workers_go_with_a_killed_server(tmp_path: Path) -> None:
-    """SIGKILL to the server alone: its worker gives the running job back and exits, and the
-    worker's solver process goes with it."""
-    first = Server(tmp_path, SILKROUTE_API_KEY=KEY).start()
+    """SIGKILL to the server alone: its job worker gives the running job back and exits, and
+    the worker's solver process goes with it."""
+    first = Server(tmp_path, SILKROUTE_API_KEY=KEY, SILKROUTE_WORKERS="1").start()
     try:
         job_id = post(first, "/v1/plans", LONG_PLAN).json()["id"]
         wait_until(first, job_id, {"running"}, timeout_s=60)
@@ -522,7 +522,9 @@ def tours_body(sites: int, time_limit_s: float) -> dict[str, Any]:
 def test_a_tours_job_leaves_the_server_free_and_stops_on_sigterm(tmp_path: Path) -> None:
     """300 sites and 20 s of solving run in the worker: /health answers throughout (the server
     once froze for the whole solve), and SIGTERM still ends everything within seconds."""
-    first = Server(tmp_path, SILKROUTE_API_KEY=KEY, SILKROUTE_MAX_TOUR_DELIVERIES="300").start()
+    first = Server(
+        tmp_path, SILKROUTE_API_KEY=KEY, SILKROUTE_MAX_TOUR_DELIVERIES="300", SILKROUTE_WORKERS="1"
+    ).start()
     try:
         queued = post(first, "/v1/tours", tours_body(300, 20))
         assert queued.status_code == 202, queued.text
