@@ -19,6 +19,8 @@ from routing.stopping import Stop as Stop
 from routing.stopping import StoppedError as StoppedError
 from routing.tours import Delivery as Delivery
 from routing.tours import Depot as Depot
+from routing.tours import DriverRules as DriverRules
 from routing.tours import Fleet as Fleet
 from routing.tours import TourProblem as TourProblem
+from routing.tours import TruckType as TruckType
 from routing.tours import solve_tours as solve_tours

@@ -271,6 +271,16 @@ def route(
         "alternatives"
     ),
     pareto: Annotated[bool, typer.Option("--pareto", help=option_help("pareto"))] = False,
+    due: Annotated[
+        str | None, typer.Option(help="YYYY-MM-DD: forecasts give the chance to arrive by then.")
+    ] = None,
+    on_time: Annotated[float | None, typer.Option("--on-time", help=option_help("on_time"))] = None,
+    draws: Annotated[int, typer.Option(help=option_help("draws"))] = option_default("draws"),
+    seed: Annotated[int, typer.Option(help=option_help("seed"))] = option_default("seed"),
+    plot_arrival: Annotated[
+        Path | None,
+        typer.Option("--plot-arrival", help="Draw the best route's arrival distribution (PNG)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the HTTP answer JSON.")] = False,
     geojson: Annotated[Path | None, typer.Option("--geojson", help="Write routes.")] = None,
     plot: Annotated[Path | None, typer.Option("--plot", help="Draw a PNG map.")] = None,
@@ -284,6 +294,7 @@ def route(
     """
     check_output(geojson, "--geojson")
     check_output(plot, "--plot")
+    check_output(plot_arrival, "--plot-arrival")
     net = _load(network, scenario)
     road_graph = _load_roads(roads)
     routes: list[Route] = []
@@ -303,6 +314,7 @@ def route(
             cargo=cargo,
             value_usd=value_usd,
             ready=ready if ready else datetime.now(UTC).date(),
+            due=due,
         )
         try:
             routes = find_routes(
@@ -320,6 +332,9 @@ def route(
                 max_transit_days=max_days,
                 max_cost_usd=max_cost,
                 carbon_price_usd_per_t=carbon_price,
+                on_time=on_time,
+                draws=draws,
+                seed=seed,
                 roads=road_graph,
             )
         except NoRouteError as exc:
@@ -330,6 +345,14 @@ def route(
         from routing.plot import plot_routes  # matplotlib loads only when a plot is asked for
 
         write_atomic(plot, lambda f: plot_routes(net, routes, f), binary=True)
+    if plot_arrival is not None and routes and routes[0].forecast is not None:
+        from routing.charts import arrival_chart
+
+        best, forecast = routes[0], routes[0].forecast
+        title = f"{best.origin} → {best.destination}: arrival over {forecast.draws:,} draws"
+        write_atomic(
+            plot_arrival, lambda f: arrival_chart(forecast, best.ready, f, title=title), binary=True
+        )
     if as_json:
         answer = {"routes": [r.to_dict() for r in routes], "infeasible_reason": reason}
         out.print_json(json.dumps(answer), indent=1)
@@ -394,8 +417,21 @@ def route_summary(found: Route) -> str:
         f"  countries {'-'.join(found.countries)}; modes {', '.join(found.modes)}; "
         f"crossings {', '.join(found.crossings) or 'none'}\n"
         f"  cost USD: {costs}\n  hours: {hours}\n"
-        f"  generalized cost ${found.generalized_usd:,.0f}"
+        f"  generalized cost ${found.generalized_usd:,.0f}{_forecast_text(found)}"
     )
+
+
+def _forecast_text(found: Route) -> str:
+    forecast = found.forecast
+    if forecast is None:
+        return ""
+    text = (
+        f"\n  arrival p10/p50/p90 {forecast.p10:%b %d %H:%M}, {forecast.p50:%b %d %H:%M}"
+        f", {forecast.p90:%b %d %H:%M} ({forecast.draws:,} draws)"
+    )
+    if forecast.due is not None and forecast.on_time_probability is not None:
+        text += f"\n  on time by {forecast.due:%Y-%m-%d}: {forecast.on_time_probability:.0%}"
+    return text
 
 
 def print_route(net: Network, found: Route, title: str) -> None:
@@ -549,65 +585,127 @@ def compare_plans(base: Plan, scenario: Plan) -> str:
 @app.command()
 def tours(
     deliveries_csv: Annotated[Path, typer.Argument(metavar="DELIVERIES.csv")],
-    depot: Annotated[str, typer.Option(help="Depot: a place, or coordinates 'lat,lon'.")],
-    trucks: Annotated[int, typer.Option(min=1, max=500)],
-    payload_t: Annotated[float, typer.Option("--payload-t", help="Payload per truck, t.")],
+    depot: Annotated[str, typer.Option(help="Railhead: a place, or coordinates 'lat,lon'.")],
+    trucks: Annotated[int | None, typer.Option(min=1, max=500, help="One-type fleet size.")] = None,
+    payload_t: Annotated[
+        float | None, typer.Option("--payload-t", help="Payload per truck, t.")
+    ] = None,
     oversize_trucks: Annotated[
         int, typer.Option("--oversize-trucks", min=0, help="Trucks able to carry oversize.")
     ] = 0,
-    speed_kph: Annotated[float, typer.Option("--speed-kph")] = 50.0,
-    cost_usd_per_km: Annotated[float, typer.Option("--cost-usd-per-km")] = 1.5,
+    trucks_csv: Annotated[
+        Path | None, typer.Option("--trucks-csv", help="Truck types (replaces --trucks).")
+    ] = None,
+    max_trips: Annotated[
+        int, typer.Option("--max-trips", min=1, max=20, help="Trips per truck and day.")
+    ] = 1,
+    reload_hours: Annotated[
+        float, typer.Option("--reload-hours", min=0, max=12, help="Loading time per trip, h.")
+    ] = 0.0,
+    driver_rules: Annotated[
+        bool, typer.Option("--driver-rules/--no-driver-rules", help="AETR drivers' hours.")
+    ] = True,
+    extended_day: Annotated[
+        bool, typer.Option("--extended-day", help="Allow 10 h of driving (twice a week).")
+    ] = False,
+    speed_kph: Annotated[float, typer.Option("--speed-kph", min=1, max=120)] = 50.0,
+    cost_usd_per_km: Annotated[float, typer.Option("--cost-usd-per-km", min=0)] = 1.5,
     objective: Annotated[str, typer.Option(help="cost or distance.")] = "cost",
     time_limit: Annotated[float, typer.Option("--time-limit")] = 10.0,
+    seed: Annotated[int, typer.Option(min=0, help="Search seed.")] = 0,
+    iterations: Annotated[
+        int | None,
+        typer.Option(min=1, max=1_000_000, help="Stop after N iterations: a repeatable answer."),
+    ] = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write JSON.")] = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Draw the tours (PNG).")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
     roads: RoadsOption = None,
     network: NetworkOption = None,
 ) -> None:
-    """Delivery tours from a depot (railhead) to sites, with OR-Tools' routing solver."""
-    from routing.deliveries import read_deliveries, tours_answer
+    """Delivery tours from a railhead to sites: trucks of several types, several trips a day,
+    drivers' hours, time windows and crane slots."""
+    from routing.deliveries import read_delivery_table, read_trucks, tours_answer
+    from routing.lastmile import place_coordinates
+    from routing.tours import AETR, DriverRules
 
     if not 0 < time_limit <= 600:
         fail("--time-limit: must be between 0 and 600 seconds")
+    if trucks_csv is None and (trucks is None or payload_t is None):
+        fail("give --trucks and --payload-t, or --trucks-csv")
+    if trucks_csv is not None and (trucks is not None or payload_t is not None):
+        fail("--trucks-csv replaces --trucks and --payload-t; give one or the other")
     check_output(output, "-o")
+    check_output(plot, "--plot")
     net = _load(network)
     road_graph = _load_roads(roads)
     with user_errors():
-        text = read_text(deliveries_csv)  # at most 64 MB, a byte-order mark dropped
-        drops = read_deliveries(io.StringIO(text, newline=""), file=deliveries_csv.name)
+        table = read_delivery_table(_text_lines(deliveries_csv), file=deliveries_csv.name)
+        fleet = None
+        if trucks_csv is not None:
+            fleet = read_trucks(_text_lines(trucks_csv), file=trucks_csv.name)
+        rules = DriverRules(extended_day=True) if extended_day else AETR
         data = tours_answer(
             net,
             depot,
-            drops,
-            trucks=trucks,
-            payload_t=payload_t,
+            table.deliveries,
+            trucks=trucks or 1,
+            payload_t=payload_t or 1.0,
             oversize_trucks=oversize_trucks,
             speed_kph=speed_kph,
             cost_usd_per_km=cost_usd_per_km,
             objective=objective,
             time_limit_s=time_limit,
             roads=road_graph,
+            truck_types=fleet,
+            max_trips=max_trips,
+            reload_hours=reload_hours,
+            rules=rules if driver_rules else None,
+            crane_slots=table.crane_slots,
+            seed=seed,
+            iterations=iterations,
         )
+        if plot is not None:
+            from routing.tours.plot import plot_tours
+
+            where = place_coordinates(net, depot)
+            write_atomic(plot, lambda f: plot_tours(data, where, table.deliveries, f), binary=True)
     if output is not None:
         write_json(output, data)
     if as_json:
         out.print_json(json.dumps(data), indent=1)
     else:
-        out.print(
-            f"{data['served']} of {len(drops)} deliveries on {data['trucks_used']} truck(s): "
-            f"{data['distance_km']:,.1f} km, ${data['cost_usd']:,.0f} ({data['status']}; "
-            f"distances {clean(data['distances'])})"
-        )
-        for tour in data["tours"]:
-            stops = " → ".join(clean(stop["delivery"]) for stop in tour["stops"])
-            out.print(
-                f"  truck {tour['truck']}: {stops} ({tour['distance_km']:,.1f} km, "
-                f"{tour['load_t']:g} t, back at {tour['end_h']:.1f} h)"
-            )
-        for item in data["unserved"]:
-            out.print(f"  unserved {clean(item['delivery'])}: {clean(item['reason'])}")
+        out.print(_tours_text(data, len(table.deliveries)))
     if data["served"] == 0:
         raise typer.Exit(EXIT_INFEASIBLE)
+
+
+def _text_lines(path: Path) -> io.StringIO:
+    """A CSV file's lines, read with the size limit (a byte-order mark is dropped later)."""
+    return io.StringIO(read_text(path), newline="")
+
+
+def _tours_text(data: dict[str, Any], asked: int) -> str:
+    lines = [
+        f"{data['served']} of {asked} deliveries on {data['trucks_used']} truck(s), "
+        f"{data['trips']} trip(s): {data['distance_km']:,.1f} km, ${data['cost_usd']:,.0f} "
+        f"({data['status']}, {data['engine']}; distances {data['distances']})"
+    ]
+    for truck in data["trucks"]:
+        lines.append(
+            f"  {truck['truck']}: {truck['distance_km']:,.1f} km, {truck['driving_h']:.1f} h "
+            f"driving, {truck['start_h']:.1f}-{truck['end_h']:.1f} h"
+        )
+        for trip in truck["trips"]:
+            stops = " → ".join(stop["delivery"] for stop in trip["stops"])
+            breaks = f", {len(trip['breaks'])} break(s)" if trip["breaks"] else ""
+            lines.append(
+                f"    trip {trip['trip']}: {stops} ({trip['load_t']:g} t, "
+                f"{trip['depart_h']:.1f}-{trip['return_h']:.1f} h{breaks})"
+            )
+    lines += [f"  unserved {item['delivery']}: {item['reason']}" for item in data["unserved"]]
+    lines += [f"  note: {note}" for note in data["notes"]]
+    return "\n".join(escape(clean(line)) for line in lines)
 
 
 # -- network and places --------------------------------------------------------------------------

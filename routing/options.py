@@ -3,7 +3,9 @@ defaults. ``find_routes`` validates its keywords with it, the HTTP request model
 the CLI takes its defaults and help from it, so the three cannot disagree.
 
 Types are strict: a number is a number (``true`` is not 1, ``"4"`` is not 4), a whole number is
-whole, ``None`` is accepted only where an option may be unset.
+whole, ``None`` is accepted only where an option may be unset. ``find_routes`` and ``Avoid.of``
+report a bad option as ``InputError``; building the models directly raises pydantic's
+``ValidationError`` (a ``ValueError`` too), as HTTP parsing does.
 """
 
 from __future__ import annotations
@@ -139,15 +141,20 @@ def checked(model: type[M], values: Mapping[str, Any], prefix: str = "") -> M:
     try:
         return model.model_validate(dict(values))
     except ValidationError as exc:
-        error = exc.errors()[0]
-        field = ".".join(str(part) for part in (prefix, *error["loc"]) if part != "")
-        got = error.get("input")
-        if error["type"] == "literal_error":
-            what = "a mode" if "modes" in field else "one of"
-            expected = str(error.get("ctx", {}).get("expected", "")).replace(" or ", ", ")
-            raise InputError(f"{got!r:.60} is not {what} ({expected})", field) from None
-        shown = f", got {got!r:.60}" if isinstance(got, int | float | str | type(None)) else ""
-        raise InputError(f"{_plain(error)}{shown}", field) from None
+        raise input_error(exc, prefix) from None
+
+
+def input_error(exc: ValidationError, prefix: str = "") -> InputError:
+    """The first problem of a pydantic ``ValidationError`` as an ``InputError`` naming its field."""
+    error = exc.errors()[0]
+    field = ".".join(str(part) for part in (prefix, *error["loc"]) if part != "")
+    got = error.get("input")
+    if error["type"] == "literal_error":
+        what = "a mode" if "modes" in field else "one of"
+        expected = str(error.get("ctx", {}).get("expected", "")).replace(" or ", ", ")
+        return InputError(f"{got!r:.60} is not {what} ({expected})", field)
+    shown = f", got {got!r:.60}" if isinstance(got, int | float | str | type(None)) else ""
+    return InputError(f"{_plain(error)}{shown}", field)
 
 
 # Pydantic's error types in a planner's words; the rest keep pydantic's message.
@@ -161,6 +168,7 @@ _WORDS = {
     "bool_type": "must be true or false",
     "bool_parsing": "must be true or false",
     "string_type": "must be text",
+    "tuple_type": "must be a list",
 }
 _BOUNDS = {
     "greater_than": ("gt", "must be more than"),

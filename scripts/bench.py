@@ -34,6 +34,8 @@ def main() -> None:
         run([str(SCRIPTS / "bench_cvrplib.py"), *instances, "--time-limit", "10"])
     else:
         print(f"# no CVRPLIB instances at {CVRPLIB}; skipped", flush=True)
+    solomon = ["R101", "C101", "RC101"] if options.quick else []
+    run([str(SCRIPTS / "bench_solomon.py"), *solomon, "--time-limit", "30"])
     jobs = ["--jobs", "40", "--get-shipments", "0"] if options.quick else []
     run([str(SCRIPTS / "bench_jobs.py"), *jobs])
     service = SCRIPTS / "bench_service.py"

@@ -1,9 +1,12 @@
-"""Solve CVRPLIB instances with the tours solver and print one JSON line per instance.
+"""PyVRP and OR-Tools side by side on CVRPLIB instances; one JSON line per instance and engine,
+then one summary line per engine.
 
-Usage: ``python scripts/bench_cvrplib.py FILE.vrp ... [--time-limit S]``
+Usage: ``python scripts/bench_cvrplib.py FILE.vrp ... [--time-limit S] [--engines pyvrp,ortools]``
 
 The reference cost is the optimum in the file's COMMENT line, else a best-known value from
 ``BEST_KNOWN`` or ``--best-known NAME=VALUE``. ``gap_pct`` is ``100 * (cost / reference - 1)``.
+``cpu_seconds`` well below ``seconds`` means the machine was busy; ``load_1min`` is the load
+average when the instance finished.
 """
 
 from __future__ import annotations
@@ -11,20 +14,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
-from typing import get_args
 
-from routing.tours import (
-    FirstSolution,
-    Metaheuristic,
-    cvrp_problem,
-    parse_cvrplib,
-    solve_tours,
-)
+from bench_tours import ENGINES, run_engine, summary
+
+from routing.tours import cvrp_problem, parse_cvrplib
 
 # Best-known costs of instances whose COMMENT states no optimum.
-# Source: /work/shared/benchmarks/README.md ("X-n101-k25's best known cost is 27591 (26 routes)").
+# Source: ../shared/benchmarks/README.md ("X-n101-k25's best known cost is 27591 (26 routes)").
 BEST_KNOWN: dict[str, float] = {"X-n101-k25": 27591.0}
 
 
@@ -44,54 +41,39 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("files", nargs="+", type=Path, help="VRPLIB .vrp files")
     parser.add_argument("--time-limit", type=float, default=10.0, help="seconds per instance")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--trucks", type=int, default=None, help="override the truck count")
+    parser.add_argument("--engines", default=",".join(ENGINES), help="comma-separated")
     parser.add_argument(
-        "--first-solution", choices=get_args(FirstSolution), default="path_cheapest_arc"
+        "--budget",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="the time limit counts elapsed time, or this process's CPU time",
     )
-    parser.add_argument(
-        "--metaheuristic", choices=get_args(Metaheuristic), default="iterated_local_search"
-    )
-    parser.add_argument("--gls-lambda", type=float, default=None)
     parser.add_argument(
         "--best-known", action="append", default=[], metavar="NAME=VALUE", help="reference cost"
     )
     args = parser.parse_args(argv)
     known = _best_known(args.best_known)
-
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    lines = []
     for path in args.files:
         instance = parse_cvrplib(path.read_text())
-        problem = cvrp_problem(instance, trucks=args.trucks)
-        cpu_started = time.process_time()
-        result = solve_tours(
-            problem,
-            time_limit_s=args.time_limit,
-            seed=args.seed,
-            first_solution=args.first_solution,
-            metaheuristic=args.metaheuristic,
-            gls_lambda=args.gls_lambda,
-        )
-        cpu_seconds = time.process_time() - cpu_started
-        if instance.optimum is not None:
-            reference, source = instance.optimum, "optimum (COMMENT)"
-        elif instance.name in known:
-            reference, source = known[instance.name], "best known"
-        else:
-            reference, source = None, None
-        cost = round(result.distance_km)  # integral: EUC_2D legs are rounded integers
-        line = {
-            "instance": instance.name,
-            "cost": cost,
-            "optimum": reference,
-            "optimum_source": source,
-            "gap_pct": None if reference is None else round(100 * (cost / reference - 1), 3),
-            "seconds": round(result.solve_seconds, 2),
-            # CPU time actually received: well below "seconds" means a busy machine.
-            "cpu_seconds": round(cpu_seconds, 2),
-            "routes": result.trucks_used,
-            "trucks_available": problem.fleet.trucks,
-            "unserved": len(result.unserved),
-            "status": result.status,
-        }
+        reference = instance.optimum if instance.optimum is not None else known.get(instance.name)
+        for engine in engines:
+            line = run_engine(
+                "cvrplib",
+                instance.name,
+                cvrp_problem(instance),
+                engine,
+                args.time_limit,
+                args.seed,
+                reference,
+                # EUC_2D legs are rounded integers.
+                lambda km: float(round(km)),
+                args.budget,
+            )
+            print(json.dumps(line), flush=True)
+            lines.append(line)
+    for line in summary("cvrplib", lines):
         print(json.dumps(line), flush=True)
     return 0
 

@@ -164,8 +164,13 @@ def test_tours_over_http(tmp_path: Path) -> None:
             time.sleep(0.1)
         assert job["status"] == "done", job["error"]
         data = job["tours"]
-        assert data["served"] == 2 and "OSM road graph" in data["distances"]
-        assert data["unserved"][0]["delivery"] == "crane"
+        assert data["served"] == 1 and "OSM road graph" in data["distances"]
+        reasons = {item["delivery"]: item["reason"] for item in data["unserved"]}
+        # The site road of wtg-01 is signed 7.5 t; the 25 t piece's oversize roads avoid it.
+        assert "no road to the site admits it" in reasons["wtg-01"]
+        assert "weight 25 t" in data["oversize_distances"]
+        assert "95 t exceeds every truck's payload" in reasons["crane"]
+        assert data["trucks"][0]["trips"][0]["stops"][0]["delivery"] == "camp"
         bad = client.post("/v1/tours", json={**body, "trucks": 0})
         assert bad.status_code == 422 and "trucks" in bad.text
         unknown = client.post("/v1/tours", json={**body, "depot": "Atlantis"})

@@ -57,3 +57,34 @@ def test_bad_forecast_fields_are_422_naming_the_field(
     answer = client.post("/v1/routes", json={**BODY, **change})
     assert answer.status_code == 422, answer.text
     assert answer.json()["detail"][0]["loc"][-1] == field
+
+
+def test_cli_json_gives_the_same_forecast_and_draws_the_chart(
+    client: TestClient, tmp_path: Path
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from routing.cli import app
+
+    chart = tmp_path / "arrival.png"
+    args = ["route", "Xian", "Tbilisi", "--teu", "2", "--ready", "2026-12-02", "--due"]
+    args += ["2026-12-24", "--draws", "400", "--seed", "3", "--objective", "reliable"]
+    args += ["--on-time", "0.8", "--json", "--plot-arrival", str(chart)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    over_cli = json.loads(result.stdout)["routes"][0]["arrival_forecast"]
+    answer = client.post("/v1/routes", json={**BODY, "objective": "reliable", "on_time": 0.8})
+    assert over_cli == answer.json()["routes"][0]["arrival_forecast"]
+    assert chart.read_bytes().startswith(b"\x89PNG")
+
+
+def test_cli_refuses_a_probability_of_one() -> None:
+    from typer.testing import CliRunner
+
+    from routing.cli import app
+
+    result = CliRunner().invoke(app, ["route", "Xian", "Tbilisi", "--on-time", "1"])
+    assert result.exit_code == 2
+    assert "on_time" in result.output
