@@ -47,8 +47,8 @@ def tours_job(n: int) -> dict[str, Any]:
         "payload_t": 40,
         "time_limit_s": 0.1,
         "deliveries": [
-            {"id": f"j{n}-{i}", "lat": 41.0 + ((n * 7 + i * 13) % 60) / 100,
-             "lon": 69.0 + ((n * 11 + i * 17) % 60) / 100, "demand_t": 1 + (n + i) % 5}
+            {"id": f"j{n}-{i}", "lat": 43.7 + ((n * 7 + i * 13) % 60) / 100,
+             "lon": 83.7 + ((n * 11 + i * 17) % 60) / 100, "demand_t": 1 + (n + i) % 5}
             for i in range(3)
         ],
     }  # fmt: skip

@@ -84,7 +84,7 @@ def test_the_example_runs(postgres_server: PostgresServer, tmp_path: Path) -> No
             "trucks": 1,
             "payload_t": 20,
             "time_limit_s": 0.5,
-            "deliveries": [{"id": "camp", "lat": 41.4, "lon": 69.3, "demand_t": 5}],
+            "deliveries": [{"id": "camp", "lat": 44.1, "lon": 84.1, "demand_t": 5}],
         }
         queued = httpx.post(f"{urls[0]}/v1/tours", json=body, headers=key, timeout=30)
         assert queued.status_code == 202, queued.text

@@ -265,7 +265,8 @@ def serve(env: dict[str, str], workdir: Path) -> tuple[subprocess.Popen[bytes], 
 
 
 def tours_body(sites: int, time_limit_s: float, seed: int) -> dict[str, Any]:
-    """Sites scattered around the tiny pack's alpha (41.3 N, 69.2 E), a few tonnes each."""
+    """Sites scattered within about 30 km of the tiny pack's alpha (44 N, 84 E), a few tonnes
+    each."""
     return {
         "depot": "alpha",
         "trucks": 3,
@@ -274,8 +275,8 @@ def tours_body(sites: int, time_limit_s: float, seed: int) -> dict[str, Any]:
         "deliveries": [
             {
                 "id": f"s{seed}-{i}",
-                "lat": 41.0 + ((seed * 7 + i * 13) % 60) / 100,
-                "lon": 69.0 + ((seed * 11 + i * 17) % 60) / 100,
+                "lat": 43.7 + ((seed * 7 + i * 13) % 60) / 100,
+                "lon": 83.7 + ((seed * 11 + i * 17) % 60) / 100,
                 "demand_t": 1 + (seed + i) % 5,
             }
             for i in range(sites)
