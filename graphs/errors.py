@@ -67,6 +67,19 @@ class UnknownPlaceError(SilkrouteError, KeyError):
         return f"unknown place '{self.query}'{hint}"
 
 
+class AmbiguousPlaceError(UnknownPlaceError):
+    """A place name that fits several cities; ``suggestions`` lists them with their countries."""
+
+    def __reduce__(self) -> tuple[type[UnknownPlaceError], tuple[str, list[str]]]:
+        return type(self), (self.query, self.suggestions)
+
+    def __str__(self) -> str:
+        return (
+            f"'{self.query}' names several places: {'; '.join(self.suggestions)}; "
+            "add the country ('City, CC') or give 'lat,lon'"
+        )
+
+
 class NoRouteError(SilkrouteError, LookupError):
     """No route satisfies the request; ``reason`` says which constraint or limit cut the way."""
 

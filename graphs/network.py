@@ -108,15 +108,12 @@ def build_network(tables: PackTables, source: str, closures: tuple[Closure, ...]
     crossings = {crossing.id: crossing for crossing in tables.crossings}
     services = {service.id: service for service in tables.services}
 
+    crossing_at = {(c.from_node, c.to_node, c.mode): c for c in crossings.values()}
     crossing_on_link: dict[str, Crossing] = {}
     for link in links.values():
-        for crossing in crossings.values():
-            if (crossing.from_node, crossing.to_node, crossing.mode) == (
-                link.from_node,
-                link.to_node,
-                link.mode,
-            ):
-                crossing_on_link[link.id] = crossing
+        crossing = crossing_at.get((link.from_node, link.to_node, link.mode))
+        if crossing is not None:
+            crossing_on_link[link.id] = crossing
 
     graph: nx.MultiDiGraph[State] = nx.MultiDiGraph()
     modes_at: dict[str, set[str]] = defaultdict(set)

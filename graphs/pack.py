@@ -130,9 +130,14 @@ def _modes(text: str) -> frozenset[str]:
     return frozenset(items)
 
 
+# Standard, Russian (Finland's 1524 mm runs on it and is written 1520) and Iberian gauges; where
+# two meet, a gauge-change crossing carries the transhipment or axle change.
+GAUGES_MM = ("1435", "1520", "1668")
+
+
 def _gauge(text: str) -> int:
-    if text not in ("1435", "1520"):
-        raise _CellError(f"'{text}' is not a gauge in mm (1435 or 1520)")
+    if text not in GAUGES_MM:
+        raise _CellError(f"'{text}' is not a gauge in mm ({', '.join(GAUGES_MM)})")
     return int(text)
 
 
@@ -485,7 +490,7 @@ def _links(rows: list[Row], nodes: dict[str, Node]) -> tuple[dict[str, Link], di
             raise row.error("to", "a link must join two different nodes")
         mode = row["mode"]
         if mode == "rail" and row["gauge_mm"] is None:
-            raise row.error("gauge_mm", "a rail link needs its gauge (1435 or 1520)")
+            raise row.error("gauge_mm", f"a rail link needs its gauge ({', '.join(GAUGES_MM)})")
         if mode == "rail" and row["traction"] is None:
             raise row.error("traction", "a rail link needs its traction (electric or diesel)")
         if mode != "rail" and (row["gauge_mm"] is not None or row["traction"] is not None):

@@ -87,17 +87,39 @@ def _compute(network: Network, destination: str) -> Bounds:
             return sum(factor(k) for k in data["service"].links)
         return 0.0
 
+    preds = _PREDECESSORS.get(network)
+    if preds is None:
+        preds = _PREDECESSORS[network] = _predecessors(network, (cost, hours, co2))
     return Bounds(
-        cost_per_teu=_reverse_dijkstra(network, goals, node.handling_usd_per_teu, cost),
-        hours=_reverse_dijkstra(network, goals, node.handling_hours, hours),
-        co2_per_t=_reverse_dijkstra(network, goals, 0.0, co2),
+        cost_per_teu=_reverse_dijkstra(preds[0], goals, node.handling_usd_per_teu),
+        hours=_reverse_dijkstra(preds[1], goals, node.handling_hours),
+        co2_per_t=_reverse_dijkstra(preds[2], goals, 0.0),
     )
 
 
-def _reverse_dijkstra(
-    network: Network, goals: list[State], start: float, weight: Weight
-) -> dict[State, float]:
-    graph = network.graph
+# Per network and measure: each state's predecessors with the least weight of the edges between,
+# flattened once so that each destination's Dijkstra runs on plain tuples (the big pack has some
+# 300 destinations, each searched cold once).
+Predecessors = dict[State, tuple[tuple[State, float], ...]]
+_PREDECESSORS: weakref.WeakKeyDictionary[Network, tuple[Predecessors, ...]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _predecessors(network: Network, weights: tuple[Weight, ...]) -> tuple[Predecessors, ...]:
+    out: list[Predecessors] = []
+    for weight in weights:
+        table: Predecessors = {}
+        for state, preds in network.graph.pred.items():
+            table[state] = tuple(
+                (previous, min(weight(previous, state, data) for data in edges.values()))
+                for previous, edges in preds.items()
+            )
+        out.append(table)
+    return tuple(out)
+
+
+def _reverse_dijkstra(preds: Predecessors, goals: list[State], start: float) -> dict[State, float]:
     best: dict[State, float] = {}
     counter = itertools.count()
     heap = [(start, next(counter), goal) for goal in goals]
@@ -107,9 +129,7 @@ def _reverse_dijkstra(
         if state in best:
             continue
         best[state] = value
-        for previous, edges in graph.pred[state].items():
-            if previous in best:
-                continue
-            step = min(weight(previous, state, data) for data in edges.values())
-            heapq.heappush(heap, (value + step, next(counter), previous))
+        for previous, step in preds.get(state, ()):
+            if previous not in best:
+                heapq.heappush(heap, (value + step, next(counter), previous))
     return best

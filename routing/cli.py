@@ -14,6 +14,7 @@ import os
 import re
 import sys
 import tempfile
+import textwrap
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -36,14 +37,15 @@ from graphs.errors import (
     UnknownPlaceError,
 )
 from graphs.export import network_geojson, network_to_dict
+from graphs.places import gazetteer_hints
 from graphs.textfile import read_text
-from routing.geojson import routes_geojson
+from routing.geojson import plan_geojson, routes_geojson
 from routing.lastmile import place_name
 from routing.model import Cargo, Shipment
 from routing.options import option_default, option_help
-from routing.plan import Plan, plan, plan_deltas
-from routing.route import Route
-from routing.routes import Avoid, find_routes
+from routing.plan import Plan, PlanSettings, plan, plan_deltas
+from routing.route import Route, route_legs
+from routing.routes import Avoid, find_routes, thin_front
 from routing.scenario import SafeScenarioLoader, apply_scenario
 from routing.shipments import plan_csv, read_shipments
 
@@ -281,6 +283,19 @@ def route(
         Path | None,
         typer.Option("--plot-arrival", help="Draw the best route's arrival distribution (PNG)."),
     ] = None,
+    pareto_step: Annotated[
+        float,
+        typer.Option(
+            "--pareto-step",
+            min=0,
+            max=100,
+            help="With --pareto: show a route of the same crossings and modes only when it "
+            "costs this many percent less than the one before; 0 shows the whole front.",
+        ),
+    ] = 10.0,
+    wide: Annotated[
+        bool, typer.Option("--wide", help="Every step on its own line, with its service.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the HTTP answer JSON.")] = False,
     geojson: Annotated[Path | None, typer.Option("--geojson", help="Write routes.")] = None,
     plot: Annotated[Path | None, typer.Option("--plot", help="Draw a PNG map.")] = None,
@@ -339,6 +354,8 @@ def route(
             )
         except NoRouteError as exc:
             reason = exc.reason
+    if pareto and not as_json:
+        routes = thin_front(routes, pareto_step / 100)
     if geojson is not None:
         write_json(geojson, routes_geojson(net, routes))
     if plot is not None and routes:
@@ -358,7 +375,7 @@ def route(
         out.print_json(json.dumps(answer), indent=1)
     else:
         for rank, found in enumerate(routes):
-            print_route(net, found, title=_title(rank, pareto, len(routes)))
+            print_route(net, found, title=_title(rank, pareto, len(routes)), wide=wide)
     if reason is not None:
         fail(reason, EXIT_INFEASIBLE)
 
@@ -434,10 +451,77 @@ def _forecast_text(found: Route) -> str:
     return text
 
 
-def print_route(net: Network, found: Route, title: str) -> None:
-    out.print(route_table(net, found, title))
-    out.print("\n".join(clean(line) for line in route_summary(found).split("\n")))
+def print_route(net: Network, found: Route, title: str, wide: bool = False) -> None:
+    if wide:
+        out.print(route_table(net, found, title))
+        out.print("\n".join(clean(line) for line in route_summary(found).split("\n")))
+    else:
+        out.print(compact_route_table(net, found, title), width=_narrow())
+        summary = compact_summary(found).split("\n")
+        out.print("\n".join(clean(line) for line in summary), width=_narrow())
     out.print()
+
+
+def _narrow() -> int:
+    """Compact tables fit 80 columns, or the terminal when it is narrower."""
+    return min(80, out.width)
+
+
+def _short_place(net: Network, node_id: str) -> str:
+    """A place's name without its bracketed detail: "Xi'an International Port"."""
+    name = place_name(net, node_id)
+    return name.split(" (")[0] if " (" in name and not name.startswith("site") else name
+
+
+def compact_route_table(net: Network, found: Route, title: str) -> Table:
+    """One line per leg: when it starts, what it is, how far, how long and what it costs."""
+    head = (
+        f"{title}: {found.transit_days:.1f} days, ${found.cost_usd:,.0f}, "
+        f"{found.distance_km:,.0f} km, {found.co2e_kg / 1000:,.2f} t CO2e"
+    )
+    table = Table(title=clean(head), title_justify="left", box=None, pad_edge=False)
+    table.add_column("start UTC", no_wrap=True, min_width=11)
+    table.add_column("leg", overflow="ellipsis", no_wrap=True, max_width=_LEG_WIDTH)
+    table.add_column("by", no_wrap=True, min_width=6)
+    for column, width in (("km", 6), ("hours", 6), ("USD", 6)):
+        table.add_column(column, justify="right", no_wrap=True, min_width=width)
+    for leg in route_legs(found.steps):
+        first, last = leg[0], leg[-1]
+        km = sum(step.distance_km for step in leg)
+        if first.kind == "move":
+            assert first.from_node and last.to_node
+            what = f"{_short_place(net, first.from_node)} → {_short_place(net, last.to_node)}"
+            by = first.mode or "move"
+        elif first.kind == "border":
+            crossing = net.crossings[first.crossing or ""]
+            what = crossing.name.split(" (")[0] + (f": {first.note}" if first.note else "")
+            by = "border"
+        else:
+            what = f"{_short_place(net, first.node or '')}: {first.note}".rstrip(": ")
+            by = first.kind
+        table.add_row(
+            first.start.strftime("%m-%d %H:%M"),
+            clean(what),
+            clean(by),
+            f"{km:,.0f}" if km else "",
+            f"{sum(step.hours for step in leg):.1f}",
+            f"{sum(step.cost_usd for step in leg):,.0f}",
+        )
+    return table
+
+
+# 80 columns less the others (start 11, by 6, km 6, hours 6, USD 6) and the gaps between them.
+_LEG_WIDTH = 35
+
+
+def compact_summary(found: Route) -> str:
+    crossings = ", ".join(dict.fromkeys(found.crossings)) or "none"
+    text = (
+        f"{found.origin} → {found.destination}, arrive {found.arrive:%Y-%m-%d %H:%M} UTC; "
+        f"{'-'.join(found.countries)}; crossings {crossings}"
+    )
+    wrapped = textwrap.fill(text, width=_narrow(), subsequent_indent="  ", break_on_hyphens=False)
+    return wrapped + _forecast_text(found)
 
 
 # -- plan ----------------------------------------------------------------------------------------
@@ -445,9 +529,13 @@ def print_route(net: Network, found: Route, title: str) -> None:
 
 @app.command("plan")
 def plan_command(
-    shipments_csv: Annotated[Path, typer.Argument(metavar="SHIPMENTS.csv")],
+    shipments_csv: Annotated[Path, typer.Argument(metavar="SHIPMENTS.csv|.xlsx")],
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Write the plan: OUT.json or OUT.csv.")
+        Path | None,
+        typer.Option("-o", "--output", help="Write the plan: OUT.json, OUT.csv or OUT.xlsx."),
+    ] = None,
+    geojson: Annotated[
+        Path | None, typer.Option("--geojson", help="Write the planned routes as GeoJSON.")
     ] = None,
     time_limit: Annotated[float, typer.Option("--time-limit", help="Solver seconds.")] = 30.0,
     compare: Annotated[
@@ -458,11 +546,33 @@ def plan_command(
     ] = None,
     network: NetworkOption = None,
     scenario: ScenarioOption = None,
+    relative_gap: Annotated[
+        float, typer.Option("--relative-gap", help="Stop within this share of the proven bound.")
+    ] = PlanSettings.relative_gap,
+    split: Annotated[
+        bool, typer.Option("--split", help="Every container shipment may travel in lots.")
+    ] = False,
+    min_lot_teu: Annotated[
+        float, typer.Option("--min-lot-teu", help="Smallest lot of a split shipment.")
+    ] = PlanSettings.min_lot_teu,
+    horizon_weeks: Annotated[
+        int, typer.Option("--horizon-weeks", help="Latest start: ready + this many weeks.")
+    ] = PlanSettings.horizon_weeks,
+    late_usd_per_teu_day: Annotated[
+        float, typer.Option("--late-usd-per-teu-day", help="Penalty per TEU per day late.")
+    ] = PlanSettings.late_usd_per_teu_day,
+    unplanned_usd_per_teu: Annotated[
+        float, typer.Option("--unplanned-usd-per-teu", help="Penalty per TEU left unplanned.")
+    ] = PlanSettings.unplanned_usd_per_teu,
+    master: Annotated[
+        str, typer.Option("--master", help="Integer plan solver: mip (HiGHS) or cp-sat.")
+    ] = PlanSettings.master,
 ) -> None:
     """Plan many shipments together against shared capacity."""
-    if output is not None and output.suffix.lower() not in (".json", ".csv"):
-        fail(f"-o: '{output}' must end in .json or .csv")
+    if output is not None and output.suffix.lower() not in (".json", ".csv", ".xlsx"):
+        fail(f"-o: '{output}' must end in .json, .csv or .xlsx")
     check_output(output, "-o")
+    check_output(geojson, "--geojson")
     check_output(report, "--report", directory=True)
     if not 0 < time_limit <= 3600:
         fail("--time-limit: must be between 0 and 3600 seconds")
@@ -471,23 +581,53 @@ def plan_command(
     base_net = _load(network)
     net = _load(network, scenario)
     with user_errors():
+        try:
+            settings = PlanSettings.from_mapping(
+                {
+                    "relative_gap": relative_gap,
+                    "split": split,
+                    "min_lot_teu": min_lot_teu,
+                    "horizon_weeks": horizon_weeks,
+                    "late_usd_per_teu_day": late_usd_per_teu_day,
+                    "unplanned_usd_per_teu": unplanned_usd_per_teu,
+                    "master": master,
+                }
+            )
+        except InputError as exc:
+            option = (exc.field or "").removeprefix("settings.").replace("_", "-")
+            fail(f"--{option}: {exc.detail}")
         shipments = _read_shipments_file(shipments_csv, net)
-        result = _plan_with_progress(net, shipments, time_limit, "plan")
-        base = _plan_with_progress(base_net, shipments, time_limit, "base") if compare else None
+        result = _plan_with_progress(net, shipments, time_limit, "plan", settings)
+        base = (
+            _plan_with_progress(base_net, shipments, time_limit, "base", settings)
+            if compare
+            else None
+        )
     print_plan_summary(net, result)
     if base is not None:
         out.print()
         out.print(compare_plans(base, result))
     if output is not None:
         if output.suffix.lower() == ".csv":
-            text = plan_csv(result)
+            text = plan_csv(result, shipments)
             write_atomic(output, lambda f: f.write(text))
+        elif output.suffix.lower() == ".xlsx":
+            from routing.spreadsheet import write_plan_xlsx
+
+            write_atomic(
+                output,
+                lambda f: write_plan_xlsx(f, net, result, shipments, base=base),
+                binary=True,
+            )
         else:
             data = result.to_dict()
             if base is not None:
                 data["comparison"] = plan_deltas(base, result)
             write_json(output, data)
         out.print(f"wrote {clean(output)}")
+    if geojson is not None:
+        write_json(geojson, plan_geojson(net, result))
+        out.print(f"wrote {clean(geojson)}")
     if report is not None:
         from routing.report import write_report  # matplotlib loads only for a report
 
@@ -500,12 +640,132 @@ def plan_command(
         raise typer.Exit(EXIT_INFEASIBLE)
 
 
+@app.command("sweep")
+def sweep_command(
+    shipments_csv: Annotated[Path, typer.Argument(metavar="SHIPMENTS.csv")],
+    draws: Annotated[int, typer.Option(help="Random worlds to draw (1-100,000).")] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed of the draws.")] = 0,
+    close_probability: Annotated[
+        float,
+        typer.Option(
+            "--close-probability",
+            help="Chance that a crossing is closed in any one ISO week (a stress test).",
+        ),
+    ] = 0.0,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            envvar="SILKROUTE_DASK_SCHEDULER",
+            help=(
+                "Dask scheduler address; default: a local cluster for this sweep; "
+                "'inline' runs the draws in this process."
+            ),
+        ),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Worker processes of the local cluster.")
+    ] = 2,
+    time_limit: Annotated[float, typer.Option("--time-limit", help="Planner seconds.")] = 30.0,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write JSON.")] = None,
+    tornado: Annotated[
+        Path | None, typer.Option("--tornado", help="Draw what made shipments late (PNG).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the sweep as JSON.")] = False,
+    network: NetworkOption = None,
+    scenario: ScenarioOption = None,
+) -> None:
+    """Plan the shipments, then replay the plan over random draws of border dwell, late
+    departures and closures: lateness, cost and the crossings that cause it."""
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
+
+    from routing.sweep import exposures, sweep
+
+    check_output(output, "-o")
+    check_output(tornado, "--tornado")
+    if not 0 < time_limit <= 3600:
+        fail("--time-limit: must be between 0 and 3600 seconds")
+    net = _load(network, scenario)
+    with user_errors():
+        shipments = _read_shipments_file(shipments_csv, net)
+        settings = PlanSettings()
+        result = _plan_with_progress(net, shipments, time_limit, "plan", settings)
+        stakes = exposures(result, shipments)
+        columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn())
+        with Progress(*columns, console=err, transient=True) as bar:
+            task = bar.add_task(f"sweep: {draws:,} draws", total=1)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            swept = sweep(
+                net,
+                stakes,
+                draws=draws,
+                seed=seed,
+                close_probability=close_probability,
+                late_usd_per_teu_day=settings.late_usd_per_teu_day,
+                scheduler=scheduler,
+                workers=workers,
+                progress=progress,
+            )
+    data = swept.to_dict()
+    if output is not None:
+        write_json(output, data)
+    if tornado is not None:
+        from routing.charts import tornado_chart
+
+        write_atomic(tornado, lambda f: tornado_chart(swept, f), binary=True)
+    if as_json:
+        out.print_json(json.dumps(data), indent=1)
+        return
+    out.print(_sweep_text(data, len(shipments)))
+
+
+def _sweep_text(data: dict[str, Any], shipments: int) -> str:
+    late, usd = data["late_shipments"], data["lateness_usd"]
+    lines = [
+        f"{data['draws']:,} draws (seed {data['seed']}) over {len(data['shipments'])} planned "
+        f"routes of {shipments} shipments, in {data['solve_seconds']:.1f} s",
+        f"  late shipments: expected {data['expected_late_shipments']:.1f}; p50 {late['p50']:g}, "
+        f"p90 {late['p90']:g}",
+        f"  lateness penalty: p50 ${usd['p50']:,.0f}, p90 ${usd['p90']:,.0f}",
+        "  what made shipments late (late days per draw):",
+    ]
+    lines += [
+        f"    {driver['id']}: {driver['late_days_mean']:.2f}"
+        for driver in data["drivers"][:6]
+        if driver["late_days_mean"] > 0
+    ]
+    risky = sorted(
+        (s for s in data["shipments"] if s["on_time_probability"] is not None),
+        key=lambda s: s["on_time_probability"],
+    )[:8]
+    if risky:
+        lines.append("  least sure to be on time:")
+        lines += [
+            f"    {s['id']}: {s['on_time_probability']:.0%} on time, late p90 "
+            f"{s['late_days_p90']:.1f} days"
+            for s in risky
+        ]
+    return "\n".join(escape(clean(line)) for line in lines)
+
+
 def _read_shipments_file(path: Path, net: Network) -> list[Any]:
+    if path.suffix.lower() == ".xlsx":
+        from routing.spreadsheet import shipment_lines
+
+        try:
+            with path.open("rb") as stream:
+                return read_shipments(shipment_lines(stream, path.name), net, file=path.name)
+        except OSError as exc:
+            raise DataPackError(f"cannot be read ({exc.strerror})", file=path.name) from None
     text = read_text(path)  # at most 64 MB, a byte-order mark dropped
     return read_shipments(io.StringIO(text, newline=""), net, file=path.name)
 
 
-def _plan_with_progress(net: Network, shipments: list[Any], time_limit: float, label: str) -> Plan:
+def _plan_with_progress(
+    net: Network, shipments: list[Any], time_limit: float, label: str, settings: PlanSettings
+) -> Plan:
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
     columns = (
@@ -526,25 +786,31 @@ def _plan_with_progress(net: Network, shipments: list[Any], time_limit: float, l
             else:
                 bar.update(solving_task, visible=True, completed=done)
 
-        return plan(net, shipments, time_limit_s=time_limit, progress=progress)
+        return plan(net, shipments, time_limit_s=time_limit, settings=settings, progress=progress)
 
 
 def print_plan_summary(net: Network, result: Plan) -> None:
     summary = result.summary()
-    out.print(
+    _print_wrapped(
         f"plan {result.status} ({result.method}): {summary['planned']}/{summary['shipments']} "
         f"planned, {summary['on_time']} on time, {summary['late']} late "
         f"({summary['late_days']:.1f} days), {summary['unplanned']} unplanned"
     )
-    out.print(
-        f"  cost ${summary['cost_usd']:,.0f}, CO2e {summary['co2e_kg'] / 1000:,.1f} t; objective "
-        f"${result.objective_usd:,.0f}, bound ${result.bound_usd:,.0f}, gap {result.gap:.2%}, "
-        f"solved in {result.solve_seconds:.1f} s; "
-        f"greedy baseline ${result.baseline_objective_usd:,.0f}"
+    _print_wrapped(
+        f"  cost ${summary['cost_usd']:,.0f}, CO2e {summary['co2e_kg'] / 1000:,.1f} t; "
+        f"solved in {result.solve_seconds:.1f} s"
+    )
+    _print_wrapped(
+        f"  objective ${result.objective_usd:,.0f}; proven bound ${result.bound_usd:,.0f} "
+        f"({result.bound_kind}), gap {result.gap:.2%}; gap over the routes generated "
+        f"{result.candidate_gap:.2%}; greedy baseline ${result.baseline_objective_usd:,.0f}"
     )
     table = Table(title="Busiest resources", title_justify="left")
-    for column in ("resource", "period", "used TEU", "capacity TEU", "use"):
-        table.add_column(column, justify="left" if column in ("resource", "period") else "right")
+    for column in ("resource", "period", "TEU", "capacity", "use"):
+        if column in ("resource", "period"):
+            table.add_column(column, overflow="ellipsis", no_wrap=True, max_width=30)
+        else:
+            table.add_column(column, justify="right", no_wrap=True, min_width=len(column) + 1)
     for resource, used in result.busiest(8):
         name = net.crossings[resource.id].name if resource.id in net.crossings else resource.id
         table.add_row(
@@ -554,29 +820,71 @@ def print_plan_summary(net: Network, result: Plan) -> None:
             f"{resource.capacity_teu:,.0f}",
             f"{used / resource.capacity_teu:.0%}",
         )
-    out.print(table)
+    out.print(table, width=_narrow())
     unplanned = [s for s in result.shipments if s.status == "unplanned"][:10]
     for item in unplanned:
         out.print(f"  unplanned {clean(item.id)}: {clean(item.reason)}")
 
 
+def _print_wrapped(text: str) -> None:
+    """A line of prose folded to 80 columns, continued with an indent."""
+    out.print(textwrap.fill(text, width=_narrow(), subsequent_indent="    "))
+
+
 def compare_plans(base: Plan, scenario: Plan) -> str:
+    """What the scenario changes: totals, then each shipment whose arrival, lateness, status or
+    corridor moved (up to 20), in lines that fit 80 columns."""
     deltas = plan_deltas(base, scenario)
     lines = [
         f"scenario vs base: cost {deltas['cost_usd_delta']:+,.0f} USD, lateness "
-        f"{deltas['late_days_delta']:+.1f} days, late shipments {deltas['late_delta']:+d}, "
-        f"unplanned {deltas['unplanned_delta']:+d}, CO2e {deltas['co2e_kg_delta'] / 1000:+,.1f} t",
+        f"{deltas['late_days_delta']:+.1f} days, late shipments {deltas['late_delta']:+d},",
+        f"  unplanned {deltas['unplanned_delta']:+d}, "
+        f"CO2e {deltas['co2e_kg_delta'] / 1000:+,.1f} t; arrivals: "
+        f"{deltas['arrivals_later']} later, {deltas['arrivals_earlier']} earlier "
+        f"({deltas['arrival_delta_days']:+.1f} days in all)",
         f"  {len(deltas['changed_shipments'])} shipment(s) changed corridor or status",
     ]
-    for change in deltas["changed_shipments"][:10]:
+    moved = [
+        d
+        for d in deltas["shipments"]
+        if abs(d["arrival_delta_days"] or 0) > 1 / 24
+        or d["late_days_delta"]
+        or d["base"]["status"] != d["scenario"]["status"]
+        or d["base"]["crossings"] != d["scenario"]["crossings"]
+    ]
+    moved.sort(key=lambda d: (-abs(d["late_days_delta"]), -abs(d["arrival_delta_days"] or 0)))
+    if moved:
+        lines.append(f"  {'shipment':<14} {'arrival':>9} {'lateness':>9}  corridor or status")
+    for change in moved[:20]:
         was, now = change["base"], change["scenario"]
-        lines.append(
-            clean(
-                f"  {change['id']}: {','.join(was['crossings']) or was['status']} → "
-                f"{','.join(now['crossings']) or now['status']}"
-            )
+        arrival = change["arrival_delta_days"]
+        lateness = change["late_days_delta"]
+        line = (
+            f"  {clean(change['id'])[:14]:<14} "
+            f"{'' if arrival is None else f'{arrival:+.1f} d':>9} "
+            f"{f'{lateness:+.1f} d' if abs(lateness) >= 0.05 else '0.0 d':>9}  "
+            f"{clean(_corridor_change(was, now))}"
         )
+        lines.extend(
+            textwrap.wrap(line, width=80, subsequent_indent=" " * 37, break_on_hyphens=False)
+        )
+    if len(moved) > 20:
+        lines.append(f"  … and {len(moved) - 20} more (all in -o OUT.json or OUT.xlsx)")
     return "\n".join(lines)
+
+
+def _corridor_change(was: dict[str, Any], now: dict[str, Any]) -> str:
+    """The crossings left (-) and taken (+), or the change of status."""
+    if was["status"] != now["status"] and (
+        was["status"] == "unplanned" or now["status"] == "unplanned"
+    ):
+        return f"{was['status']} → {now['status']}"
+    left = [c for c in was["crossings"] if c not in now["crossings"]]
+    taken = [c for c in now["crossings"] if c not in was["crossings"]]
+    change = " ".join([*(f"-{c}" for c in left), *(f"+{c}" for c in taken)]) or "same crossings"
+    if was["status"] != now["status"]:
+        change += f"; {was['status']} → {now['status']}"
+    return change
 
 
 # -- tours ---------------------------------------------------------------------------------------
@@ -645,26 +953,27 @@ def tours(
         if trucks_csv is not None:
             fleet = read_trucks(_text_lines(trucks_csv), file=trucks_csv.name)
         rules = DriverRules(extended_day=True) if extended_day else AETR
-        data = tours_answer(
-            net,
-            depot,
-            table.deliveries,
-            trucks=trucks or 1,
-            payload_t=payload_t or 1.0,
-            oversize_trucks=oversize_trucks,
-            speed_kph=speed_kph,
-            cost_usd_per_km=cost_usd_per_km,
-            objective=objective,
-            time_limit_s=time_limit,
-            roads=road_graph,
-            truck_types=fleet,
-            max_trips=max_trips,
-            reload_hours=reload_hours,
-            rules=rules if driver_rules else None,
-            crane_slots=table.crane_slots,
-            seed=seed,
-            iterations=iterations,
-        )
+        with err.status(f"solving tours (up to {time_limit:g} s)", spinner="dots"):
+            data = tours_answer(
+                net,
+                depot,
+                table.deliveries,
+                trucks=trucks or 1,
+                payload_t=payload_t or 1.0,
+                oversize_trucks=oversize_trucks,
+                speed_kph=speed_kph,
+                cost_usd_per_km=cost_usd_per_km,
+                objective=objective,
+                time_limit_s=time_limit,
+                roads=road_graph,
+                truck_types=fleet,
+                max_trips=max_trips,
+                reload_hours=reload_hours,
+                rules=rules if driver_rules else None,
+                crane_slots=table.crane_slots,
+                seed=seed,
+                iterations=iterations,
+            )
         if plot is not None:
             from routing.tours.plot import plot_tours
 
@@ -738,18 +1047,26 @@ def network_command(
 @app.command()
 def places(
     query: Annotated[str, typer.Argument()] = "",
+    country: Annotated[
+        str | None, typer.Option("--country", help="Only this country (ISO code or name).")
+    ] = None,
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="Only this kind (rail_terminal, sea_port...).")
+    ] = None,
     network: NetworkOption = None,
 ) -> None:
     """List places matching QUERY (all places without one). Exits 1 when nothing matches."""
     net = _load(network)
-    found = net.places.search(query)
+    with user_errors():
+        found = net.places.search(query, country=country, kind=kind)
     if not found:
-        suggestions = net.places.suggest(query)
+        suggestions = net.places.suggest(query) + gazetteer_hints(query)
         hint = f"; closest: {', '.join(suggestions)}" if suggestions else ""
         fail(f"no place matches '{query}'{hint}", EXIT_INFEASIBLE)
-    table = Table(show_header=True)
+    table = Table(show_header=True, box=None, pad_edge=False)
     for column in ("id", "name", "country", "kind", "modes", "aliases"):
-        table.add_column(column)
+        # ids are what --avoid-node and the API take: never cut; names and aliases fold
+        table.add_column(column, no_wrap=column not in ("name", "aliases"))
     for node in found:
         table.add_row(
             clean(node.id),
@@ -759,7 +1076,7 @@ def places(
             ",".join(sorted(node.modes)),
             clean(", ".join(node.aliases)),
         )
-    out.print(table)
+    out.print(table, width=_narrow())
 
 
 @app.command()

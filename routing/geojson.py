@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from graphs.network import Network
+from routing.plan import Plan
 from routing.route import Route
 
 
@@ -31,8 +32,27 @@ def routes_geojson(network: Network, routes: Sequence[Route]) -> dict[str, Any]:
                 a = network.nodes[step.from_node]
                 geometry = {"type": "Point", "coordinates": [a.lon, a.lat]}
                 crossing = network.crossings[step.crossing or ""]
-                extra = {"crossing": step.crossing, "gauge_change": crossing.gauge_change}
+                extra = {"crossing": crossing.base_id, "gauge_change": crossing.gauge_change}
             else:
                 continue
             features.append({"type": "Feature", "geometry": geometry, "properties": base | extra})
+    return {"type": "FeatureCollection", "features": features}
+
+
+def plan_geojson(network: Network, plan: Plan) -> dict[str, Any]:
+    """A plan's routes: each feature carries its shipment's id, status and lateness."""
+    features: list[dict[str, Any]] = []
+    for result in plan.shipments:
+        if result.route is None:
+            continue
+        extra = {
+            "shipment": result.id,
+            "status": result.status,
+            "late_days": round(result.late_days, 3),
+            "teu_equivalent": round(result.teu, 3),
+        }
+        for feature in routes_geojson(network, [result.route])["features"]:
+            feature["properties"] = extra | feature["properties"]
+            del feature["properties"]["route"]
+            features.append(feature)
     return {"type": "FeatureCollection", "features": features}

@@ -171,8 +171,11 @@ class Shipment:
     id: str = ""
     priority: int = 1
     avoid_countries: tuple[str, ...] = ()
+    split: bool = False  # a plan may send it in lots (containers only; pieces stay whole)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.split, bool):
+            raise InputError(f"must be true or false, got {self.split!r}", "split")
         if not isinstance(self.id, str) or len(self.id) > 100:
             raise InputError(f"must be text of at most 100 characters, got {self.id!r:.60}", "id")
         for name in ("origin", "destination"):

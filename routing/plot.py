@@ -9,13 +9,13 @@ Links are drawn as geodesics between their end nodes, since the pack has no trac
 alignments; a sea link much longer than its geodesic (Shanghai to Rotterdam by Suez) is drawn as a
 schematic arc bowed south rather than as a chord across Siberia.
 
-Country outlines are drawn when the Natural Earth 1:110m file that pyogrio ships for its tests is
-present (no installed package ships boundaries as data); otherwise the faint network alone is the
-base map.
+Country outlines are Natural Earth's 1:50m countries, bundled with the project in
+routing/data/countries.geojson (its README names the source).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import textwrap
@@ -47,6 +47,7 @@ __all__ = [
     "nice_scale_km",
     "offset_polyline",
     "plot_network",
+    "plot_plan",
     "plot_routes",
     "scale_bar_length_m",
     "schematic_arc",
@@ -368,25 +369,17 @@ def _symbol_columns(count: int) -> int:
 
 @lru_cache(maxsize=1)
 def _land_rings() -> tuple[tuple[tuple[float, float], ...], ...]:
-    """Country outlines (lon, lat) over Eurasia, or none when the file is not installed."""
-    try:
-        import pyogrio  # type: ignore[import-untyped]
-        import shapely
-
-        shp = resources.files("pyogrio") / "tests/fixtures/naturalearth_lowres"
-        path = shp / "naturalearth_lowres.shp"
-        if not path.is_file():
-            return ()
-        _, _, wkb, _ = pyogrio.raw.read(str(path), columns=[], bbox=(-30.0, -5.0, 180.0, 85.0))
-    except (ImportError, OSError, RuntimeError, ValueError):
-        return ()
+    """Country outlines (lon, lat): the Natural Earth countries bundled in routing/data."""
+    path = resources.files("routing") / "data" / "countries.geojson"
+    data = json.loads(path.read_text(encoding="utf-8"))
     rings: list[tuple[tuple[float, float], ...]] = []
-    window = shapely.box(-30.0, -5.0, 180.0, 85.0)
-    for geometry in shapely.from_wkb(wkb):
-        clipped = shapely.segmentize(shapely.intersection(geometry, window), 1.0)
-        for polygon in getattr(clipped, "geoms", [clipped]):
-            if polygon.geom_type == "Polygon" and not polygon.is_empty:
-                rings.append(tuple((float(x), float(y)) for x, y in polygon.exterior.coords))
+    for feature in data["features"]:
+        geometry = feature["geometry"]
+        polygons = (
+            [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
+        )
+        for polygon in polygons:
+            rings.append(tuple((float(x), float(y)) for x, y in polygon[0]))
     return tuple(rings)
 
 
@@ -927,3 +920,126 @@ def _marker_box(ax: Axes, point: Points, half_pt: float) -> Bbox:
 def _name(network: Network, place: str) -> str:
     node = network.nodes.get(place)
     return node.name if node else place
+
+
+PLAN_WIDTH_PT = (1.2, 9.0)  # line width of the least and the most TEU on one way
+
+
+def plot_plan(
+    network: Network,
+    routes: Sequence[tuple[Route, float]],
+    fileobj: IO[bytes],
+    *,
+    title: str | None = None,
+) -> None:
+    """Draw where a plan's shipments go and write a PNG: each way used once, as wide as the TEU
+    that take it and in its mode's colour; the crossings used; closed crossings struck through.
+
+    ``routes`` pairs each planned route with its TEU-equivalent.
+    """
+    projection = MapProjection()
+    teu: dict[tuple[str, str, str | None], float] = {}
+    mode_of: dict[tuple[str, str, str | None], str] = {}
+    for route, amount in routes:
+        for leg in _route_legs(network, route):
+            for start, end, link_id in zip(leg.places[:-1], leg.places[1:], leg.links, strict=True):
+                a, b = sorted((start, end))
+                key = (a, b, network.links[link_id].base_id if link_id else None)
+                teu[key] = teu.get(key, 0.0) + amount
+                mode_of[key] = leg.mode
+    lines = {key: _hop_line(network, projection, key[0], key[1], key[2]) for key in teu}
+    if lines:
+        everything = np.vstack(list(lines.values()))
+    else:
+        everything = _project(projection, _lonlat(network, network.nodes))
+    modes = sorted(set(mode_of.values()))
+    most = max(teu.values(), default=1.0)
+    samples = sorted({_round_teu(most), _round_teu(most / 4), _round_teu(most / 20)} - {0.0})
+    fig, ax, aspect = _figure(_aspect(everything), 2)
+    extent = map_extent(everything, aspect)
+    metres_per_point = (extent[1] - extent[0]) / (MAP_WIDTH_IN * 72)
+    used = {
+        network.crossings[c].base_id: network.crossings[c]
+        for route, _ in routes
+        for c in route.crossings
+        if c in network.crossings
+    }
+    land, places = _draw_base(
+        ax, network, projection, faint=True, metres_per_point=metres_per_point,
+        marked=frozenset(used),
+    )  # fmt: skip
+    _frame(ax, extent, land)
+
+    def width(amount: float) -> float:
+        low, high = PLAN_WIDTH_PT
+        return low + (high - low) * math.sqrt(amount / most)
+
+    for key in sorted(teu, key=lambda k: teu[k]):
+        line = lines[key]
+        ax.plot(
+            line[:, 0],
+            line[:, 1],
+            color=MODE_COLOURS.get(mode_of[key], "#333333"),
+            linewidth=width(teu[key]),
+            solid_capstyle="round",
+            zorder=4,
+            path_effects=[
+                patheffects.withStroke(linewidth=width(teu[key]) + 1.4, foreground="white")
+            ],
+        )
+    crossings = _draw_crossings(
+        ax, network, projection, used.values(), size=7, zorder=7.5,
+        metres_per_point=metres_per_point,
+    )  # fmt: skip
+    closed = {
+        network.crossings[c.target].base_id: network.crossings[c.target]
+        for c in network.closures
+        if c.kind == "crossing" and c.target in network.crossings
+    }
+    for crossing in closed.values():
+        point = _crossing_point(network, projection, crossing)
+        ax.plot(point[0], point[1], marker="X", markersize=11, color="#c62828", zorder=8,
+                markeredgecolor="white", markeredgewidth=1.0, linestyle="none")  # fmt: skip
+    _draw_scale_bar(ax, projection, extent)
+    on_route = {p for route, _ in routes for leg in _route_legs(network, route) for p in leg.places}
+    _place_labels(
+        ax,
+        [
+            *(
+                _Label(p, _short(c.name), fontsize=7.5, gap_pt=5, fontstyle="italic")
+                for p, c in crossings
+            ),
+            *(_Label(p, network.nodes[n].name, fontsize=8) for n, p in places if n in on_route),
+        ],
+        [_marker_box(ax, point, 4) for point, _ in crossings],
+    )
+    _title(fig, title or f"Where {len(routes)} planned shipments go")
+    handles: list[Artist] = [
+        Line2D([], [], color=MODE_COLOURS.get(mode, "#333333"), linewidth=3, label=mode)
+        for mode in modes
+    ]
+    handles += [
+        Line2D(
+            [],
+            [],
+            color="#777777",
+            linewidth=width(amount),
+            label=f"{amount:,.0f} TEU" if amount >= 10 else f"{amount:g} TEU",
+        )
+        for amount in samples
+    ]
+    if closed:
+        handles.append(
+            Line2D([], [], marker="X", markersize=9, color="#c62828", linestyle="none",
+                   label="closed crossing (scenario)")
+        )  # fmt: skip
+    _legends(fig, [], handles)
+    _save(fig, fileobj)
+
+
+def _round_teu(amount: float) -> float:
+    """A legend amount: one or two significant digits."""
+    if amount <= 0:
+        return 0.0
+    digits = 10 ** math.floor(math.log10(amount))
+    return float(round(amount / digits) * digits)

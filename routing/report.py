@@ -70,6 +70,7 @@ BASE_COLOUR = "#a0a0a0"
 SCENARIO_COLOUR = "#4c78a8"
 CAPACITY_COLOUR = "#b2182b"
 EMPTY_CELL = "#f3f3f3"
+CLOSURE_COLOUR = "#f4a6a6"
 HEATMAP_TITLE = "Capacity use by crossing, link and service, per ISO week"
 
 _WEEK = re.compile(r"^\d{4}-W\d{2}$")
@@ -294,10 +295,12 @@ class _Change:
     corridor: str
     cost_delta_usd: float | None
     arrive_delta_days: float | None
+    late_delta_days: float = 0.0
 
 
 def _changes(network: Network, base: Plan, plan: Plan) -> list[_Change]:
-    """Shipments whose corridor, modes or status differ between the base and the scenario."""
+    """Shipments whose corridor, modes, status, arrival (by more than an hour) or lateness differ
+    between the base and the scenario; the most delayed first."""
     before = {s.id: s for s in base.shipments}
     out = []
     for after in plan.shipments:
@@ -306,12 +309,14 @@ def _changes(network: Network, base: Plan, plan: Plan) -> list[_Change]:
             continue
         old_sig = old.route.signature if old.route else None
         new_sig = after.route.signature if after.route else None
-        if old_sig == new_sig and old.status == after.status:
-            continue
         cost_delta = arrive_delta = None
         if old.route is not None and after.route is not None:
             cost_delta = after.route.cost_usd - old.route.cost_usd
             arrive_delta = (after.route.arrive - old.route.arrive).total_seconds() / 86400
+        late_delta = after.late_days - old.late_days
+        moved = abs(arrive_delta or 0.0) > 1 / 24 or abs(late_delta) > 1e-3
+        if old_sig == new_sig and old.status == after.status and not moved:
+            continue
         out.append(
             _Change(
                 id=after.id,
@@ -321,8 +326,10 @@ def _changes(network: Network, base: Plan, plan: Plan) -> list[_Change]:
                 corridor=corridor(network, after.route),
                 cost_delta_usd=cost_delta,
                 arrive_delta_days=arrive_delta,
+                late_delta_days=late_delta,
             )
         )
+    out.sort(key=lambda c: (-c.late_delta_days, -(c.arrive_delta_days or 0.0), c.id))
     return out
 
 
@@ -357,6 +364,18 @@ def _figure(width_in: float, height_in: float) -> Figure:
 def _save(fig: Figure, fileobj: IO[bytes]) -> None:
     # No "Software" stamp: the same plan gives the same bytes.
     fig.savefig(fileobj, format="png", dpi=DPI, metadata={"Software": None})
+
+
+def _plan_map(network: Network, plan: Plan) -> str | None:
+    """The plan's routes on a map, as a ``data:`` URI; none when nothing is planned."""
+    from routing.plot import plot_plan
+
+    routes = [(s.route, s.teu) for s in plan.shipments if s.route is not None]
+    if not routes:
+        return None
+    buffer = io.BytesIO()
+    plot_plan(network, routes, buffer, title="Where the planned shipments go, by TEU")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _uri(fig: Figure | None) -> str | None:
@@ -534,9 +553,25 @@ def _capacity_lines_figure(
                 )
                 top = max(top, max(base_caps))
             top = max(top, float(base_used.max()))
+        # Scaled to the data: when little of the capacity is used, bars at 1 % of a capacity
+        # scale would read as nothing; the capacity is then named instead of drawn.
+        most_used = max(float(used.max()), float(base_used.max()) if rid in base_use else 0.0)
+        if 0 < most_used < 0.25 * float(caps.max()):
+            top = most_used
+            ax.text(
+                0.005,
+                0.96,
+                f"capacity {float(caps.max()):,.0f} TEU/week: above this scale",
+                transform=ax.transAxes,
+                ha="left",
+                va="top",
+                fontsize=7.5,
+                color=CAPACITY_COLOUR,
+            )
         ax.set_ylim(0, top * 1.18)
         ax.set_title(
-            f"{_text(_resource_label(network, rid), 80)} · peak {peak[rid]:.0%}",
+            f"{_text(_resource_label(network, rid), 80)} · peak "
+            + (f"{peak[rid]:.0%}" if peak[rid] >= 0.01 else f"{peak[rid]:.1%}"),
             fontsize=9,
             loc="left",
         )
@@ -610,6 +645,9 @@ def _timeline_figure(
     if due_marks:
         marked, due_days = zip(*due_marks, strict=True)
         ax.plot(due_days, marked, "|", markersize=9, markeredgewidth=2, color="black")
+    closed = _closure_spans(network)
+    for _, start_day, end_day in closed:
+        ax.axvspan(start_day, end_day, color=CLOSURE_COLOUR, alpha=0.35, linewidth=0, zorder=0)
 
     labels = [
         f"{_text(r.id, 24)} · {_text(dates[r.id].lane, 44)}" if dates[r.id].lane else r.id
@@ -621,6 +659,17 @@ def _timeline_figure(
     ends += [x for _, x in due_marks]
     start, end = min(a for kind in bars for _, a, _ in bars[kind]) - 1, max(ends) + 1
     ax.set_xlim(start, end)
+    for number, (label, start_day, end_day) in enumerate(closed):
+        if end_day > start and start_day < end:
+            ax.text(
+                max(start_day, start) + 0.2,
+                -0.5 + 0.45 * (number % 4),
+                f"closed: {label}",
+                fontsize=6.5,
+                color="#7a1010",
+                va="top",
+                bbox={"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 0.6},
+            )
     _date_ticks(ax, start, end)
     ax.grid(axis="x", color="#e5e5e5", linewidth=0.6)
     ax.set_axisbelow(True)
@@ -635,6 +684,8 @@ def _timeline_figure(
         Patch(facecolor="white", edgecolor=UNPLANNED_COLOUR, hatch="////",
               label="unplanned: ready → due"),
     ]  # fmt: skip
+    if closed:
+        handles.append(Patch(color=CLOSURE_COLOUR, alpha=0.35, label="closure (scenario)"))
     ax.legend(
         handles=handles,
         loc="lower left",
@@ -648,6 +699,20 @@ def _timeline_figure(
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _closure_spans(network: Network) -> list[tuple[str, float, float]]:
+    """The network's closures as (what, first day, last day), one per target and range."""
+    spans: dict[tuple[str, float, float], None] = {}
+    for closure in network.closures:
+        if closure.kind == "crossing":
+            label = _crossing_label(network, closure.target)
+        elif closure.kind == "node" and closure.target in network.nodes:
+            label = _short(network.nodes[closure.target].name)
+        else:
+            label = closure.target
+        spans[(label, _day(closure.start), _day(closure.end))] = None
+    return list(spans)
 
 
 def _day(moment: datetime | date | None) -> float:
@@ -810,7 +875,9 @@ def plot_capacity(
 
 # -- the page ------------------------------------------------------------------------------------
 
+# The page's template is routing/templates/report.html.j2 (package data).
 _ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("routing", "templates"),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,
@@ -818,140 +885,7 @@ _ENV = jinja2.Environment(
     keep_trailing_newline=True,
 )
 
-_TEMPLATE = _ENV.from_string(
-    """\
-<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy"
-      content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{ title }}</title>
-<style>
-body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 1.5rem auto;
-       max-width: 78rem; padding: 0 1rem; color: #1d1d1d; line-height: 1.4; }
-h1 { font-size: 1.5rem; margin-bottom: 0.2rem; }
-h2 { font-size: 1.15rem; margin-top: 2rem; border-bottom: 1px solid #ddd; padding-bottom: 0.2rem; }
-h3 { font-size: 1rem; margin-top: 1.4rem; }
-.meta, .note { color: #555; font-size: 0.88rem; }
-img { max-width: 100%; height: auto; display: block; margin: 0.6rem 0; }
-table { border-collapse: collapse; font-size: 0.82rem; margin: 0.6rem 0; }
-th, td { border-bottom: 1px solid #e3e3e3; padding: 0.22rem 0.55rem; text-align: left;
-         vertical-align: top; }
-th { background: #f5f5f5; position: sticky; top: 0; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-[class^="status-"] { white-space: nowrap; }
-.cards { display: flex; flex-wrap: wrap; gap: 0.6rem; margin: 0.8rem 0; }
-.card { border: 1px solid #ddd; border-radius: 6px; padding: 0.45rem 0.8rem; min-width: 7rem; }
-.card b { display: block; font-size: 1.2rem; }
-.status-on_time { color: #1b7a34; }
-.status-late { color: #b8410e; font-weight: 600; }
-.status-unplanned { color: #666; font-weight: 600; }
-.better { color: #1b7a34; }
-.worse { color: #b8410e; }
-.reason { max-width: 26rem; }
-</style>
-</head>
-<body>
-<h1>{{ title }}</h1>
-<p class="meta">{{ subtitle }}</p>
-{% if comparison %}
-<h2>What the scenario changes</h2>
-<table id="comparison">
-<thead><tr><th></th><th class="num">Base</th><th class="num">Scenario</th>\
-<th class="num">Change</th></tr></thead>
-<tbody>
-{% for row in comparison %}
-<tr><th>{{ row.label }}</th><td class="num">{{ row.base }}</td>\
-<td class="num">{{ row.scenario }}</td>\
-<td class="num {{ row.tone }}">{{ row.delta }}</td></tr>
-{% endfor %}
-</tbody>
-</table>
-<h3>Changed shipments ({{ changes | length }})</h3>
-{% if changes %}
-<table id="changes">
-<thead><tr><th>Shipment</th><th>Base</th><th>Base corridor</th><th>Scenario</th>\
-<th>Scenario corridor</th><th class="num">Cost change, USD</th>\
-<th class="num">Arrival change, days</th></tr></thead>
-<tbody>
-{% for c in changes %}
-<tr><td>{{ c.id }}</td><td class="status-{{ c.base_status }}">{{ c.base_status_label }}</td>\
-<td>{{ c.base_corridor }}</td><td class="status-{{ c.status }}">{{ c.status_label }}</td>\
-<td>{{ c.corridor }}</td><td class="num">{{ c.cost }}</td><td class="num">{{ c.arrive }}</td>\
-</tr>
-{% endfor %}
-</tbody>
-</table>
-{% else %}
-<p class="note">Every shipment keeps its corridor, modes and status.</p>
-{% endif %}
-{% endif %}
-<h2>Summary{% if comparison %} of the scenario plan{% endif %}</h2>
-<div class="cards">
-{% for card in cards %}
-<div class="card">{{ card.label }}<b>{{ card.value }}</b></div>
-{% endfor %}
-</div>
-<p class="meta">{{ solver }}</p>
-<h2>Capacity use by crossing and week</h2>
-{% if heatmap %}
-<img src="{{ heatmap }}" alt="Heat map of the share of capacity used, by crossing, link or \
-service (rows) and ISO week (columns)">
-<p class="note">{{ heatmap_note }}</p>
-{% if lines %}
-<img src="{{ lines }}" alt="TEU used per week against capacity for the busiest crossings and \
-links">
-{% endif %}
-{% else %}
-<p class="note">No shipment uses a crossing, link or service with a stated capacity.</p>
-{% endif %}
-<h2>Timeline: ready to arrival against the due date</h2>
-{% if timeline %}
-<img src="{{ timeline }}" alt="Timeline of shipments from ready to arrival, with due dates">
-{% endif %}
-<p class="note">{{ timeline_note }}</p>
-<h2>Cost and CO2e by corridor and by mode</h2>
-{% if corridor_chart %}
-<img src="{{ corridor_chart }}" alt="Cost and CO2e by corridor">
-<table id="corridors">
-<thead><tr><th>Corridor</th>{% for name in plan_names %}<th class="num">{{ name }}: shipments\
-</th><th class="num">TEU</th><th class="num">Cost, USD</th><th class="num">CO2e, t</th>\
-{% endfor %}</tr></thead>
-<tbody>
-{% for row in corridor_rows %}
-<tr><td>{{ row.corridor }}</td>{% for cell in row.cells %}<td class="num">{{ cell.shipments }}\
-</td><td class="num">{{ cell.teu }}</td><td class="num">{{ cell.cost }}</td>\
-<td class="num">{{ cell.co2e }}</td>{% endfor %}</tr>
-{% endfor %}
-</tbody>
-</table>
-<img src="{{ mode_chart }}" alt="Cost by mode and kind of charge, CO2e by mode">
-{% else %}
-<p class="note">No shipment is planned.</p>
-{% endif %}
-<h2>Shipments{% if comparison %} in the scenario plan{% endif %} ({{ shipments | length }})</h2>
-<table id="shipments">
-<thead><tr><th>Shipment</th><th>Status</th><th class="num">Late, days</th><th>Reason</th>\
-<th>Lane</th><th>Ready</th><th>Departs</th><th>Arrives</th><th>Due</th>\
-<th class="num">TEU</th><th class="num">Cost, USD</th><th class="num">CO2e, t</th>\
-<th>Modes</th><th>Corridor</th></tr></thead>
-<tbody>
-{% for s in shipments %}
-<tr><td>{{ s.id }}</td><td class="status-{{ s.status }}">{{ s.status_label }}</td>\
-<td class="num">{{ s.late_days }}</td><td class="reason">{{ s.reason }}</td><td>{{ s.lane }}</td>\
-<td>{{ s.ready }}</td><td>{{ s.depart }}</td><td>{{ s.arrive }}</td><td>{{ s.due }}</td>\
-<td class="num">{{ s.teu }}</td><td class="num">{{ s.cost }}</td>\
-<td class="num">{{ s.co2e }}</td><td>{{ s.modes }}</td><td>{{ s.corridor }}</td></tr>
-{% endfor %}
-</tbody>
-</table>
-<p class="note">Times are UTC. {{ due_note }}</p>
-</body>
-</html>
-"""
-)
+_TEMPLATE = _ENV.get_template("report.html.j2")
 
 
 def _when(moment: datetime | None) -> str:
@@ -1011,8 +945,11 @@ def _cards(plan: Plan) -> list[dict[str, str]]:
 def _solver_line(plan: Plan) -> str:
     text = (
         f"Solver: {plan.status} ({plan.method}) in {plan.solve_seconds:.1f} s · objective "
-        f"{_usd(plan.objective_usd)} USD (route cost + lateness + unplanned penalties), best "
-        f"bound {_usd(plan.bound_usd)} USD, gap {plan.gap:.2%}"
+        f"{_usd(plan.objective_usd)} USD (route cost + lateness + unplanned penalties) · proven "
+        f"bound {_usd(plan.bound_usd)} USD ({plan.bound_kind}): no plan costs less, so the plan "
+        f"is at most {plan.gap:.2%} above the best · gap over the routes generated "
+        f"{plan.candidate_gap:.2%} (how far the solver may be from the best plan using only "
+        "those routes)"
     )
     greedy = plan.baseline
     if greedy:
@@ -1202,6 +1139,8 @@ def report_html(
                         if change.arrive_delta_days is not None
                         else ""
                     ),
+                    "late": _signed(change.late_delta_days, 1),
+                    "late_tone": _tone(change.late_delta_days, 1, lower_is_better=True),
                 }
             )
 
@@ -1225,6 +1164,7 @@ def report_html(
         changes=changes,
         cards=_cards(plan),
         solver=_solver_line(plan),
+        plan_map=_plan_map(network, plan),
         heatmap=heatmap,
         heatmap_note=heatmap_note,
         lines=lines,

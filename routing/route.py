@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import orjson
 
+from graphs.records import REVERSE_SUFFIX
+
 if TYPE_CHECKING:
     from routing.reliability import ArrivalForecast
 
@@ -92,7 +94,7 @@ class Step(NamedTuple):
             data["mode"] = self.mode
             data["distance_km"] = round(self.distance_km, 3)
         elif self.kind == "border":
-            data["crossing"] = self.crossing
+            data["crossing"] = (self.crossing or "").removesuffix(REVERSE_SUFFIX) or None
             data["service"] = self.service
             data["from"] = self.from_node
             data["to"] = self.to_node
@@ -164,7 +166,10 @@ class Route:
 
     @property
     def crossings(self) -> tuple[str, ...]:
-        return tuple(step.crossing for step in self.steps if step.crossing)
+        """The crossings passed, by data row id: either direction of a crossing is one name."""
+        return tuple(
+            step.crossing.removesuffix(REVERSE_SUFFIX) for step in self.steps if step.crossing
+        )
 
     @property
     def modes(self) -> tuple[str, ...]:
@@ -180,8 +185,7 @@ class Route:
     @property
     def signature(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """What makes two routes materially different: the crossings and the modes used."""
-        base = tuple(crossing.removesuffix(":rev") for crossing in self.crossings)
-        return base, tuple(sorted(self.modes))
+        return self.crossings, tuple(sorted(self.modes))
 
     def cost_breakdown(self) -> dict[str, float]:
         totals = dict.fromkeys(COST_CATEGORIES, 0.0)
@@ -258,3 +262,17 @@ class Route:
                 "coordinates": [[lon, lat] for lon, lat in self.coordinates],
             },
         }
+
+
+def route_legs(steps: tuple[Step, ...]) -> list[list[Step]]:
+    """Steps grouped into legs: consecutive moves by one mode are one leg; every other step
+    (handling, waiting, a border) is a leg of its own."""
+    legs: list[list[Step]] = []
+    for step in steps:
+        last = legs[-1][-1] if legs else None
+        joins = last is not None and (last.kind, last.mode) == ("move", step.mode)
+        if step.kind == "move" and joins:
+            legs[-1].append(step)
+        else:
+            legs.append([step])
+    return legs

@@ -6,13 +6,14 @@ from __future__ import annotations
 import difflib
 import heapq
 import math
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from graphs.errors import InputError, NoRouteError
 from graphs.network import Network, State
-from graphs.records import MODES
+from graphs.places import locate
+from graphs.records import MODES, Node
 from routing import costs
 from routing.costs import CargoTerms
 from routing.countries import country_codes
@@ -52,8 +53,9 @@ def make_query(
 ) -> Query:
     """Resolve places and validate options into a search query.
 
-    An origin or destination given as ``"lat,lon"`` becomes a site joined to the network by
-    road (``routing.lastmile``), over ``roads`` where that OSM extract covers it.
+    An origin or destination given as ``"lat,lon"``, or named but found only in the gazetteer
+    (``graphs.places.locate``), becomes a site joined to the network by road
+    (``routing.lastmile``), over ``roads`` where that OSM extract covers it.
     """
     options = route_options(
         objective=objective,
@@ -103,14 +105,20 @@ def query_for(
     for role in ("origin", "destination"):
         text = getattr(shipment, role)
         coordinates = parse_coordinates(text)
+        name = None
         if coordinates is None:
-            places.append(text)
-            continue
-        network, node_id, added = with_site(network, *coordinates, terms=terms, roads=roads)
+            found = locate(network, text)
+            if isinstance(found, Node):
+                places.append(found.id)
+                continue
+            coordinates, name = (found.lat, found.lon), found.label
+        network, node_id, added = with_site(
+            network, *coordinates, terms=terms, roads=roads, name=name, field=role
+        )
         notes.extend(added)
         places.append(node_id)
-    origin = network.resolve(places[0])
-    destination = network.resolve(places[1])
+    origin = network.nodes[places[0]]
+    destination = network.nodes[places[1]]
     if origin.id == destination.id:
         raise InputError(f"origin and destination are both {origin.name}", "destination")
     avoid = options.avoid
@@ -513,3 +521,21 @@ def routes_answer(compute: Callable[[], list[Route]]) -> dict[str, Any]:
     except NoRouteError as exc:
         return {"routes": [], "infeasible_reason": exc.reason}
     return {"routes": [route.to_dict() for route in routes], "infeasible_reason": None}
+
+
+def thin_front(routes: Sequence[Route], step: float = 0.10) -> list[Route]:
+    """A Pareto front (fastest first) cut to the routes worth reading: the fastest and the
+    cheapest, every route through other crossings or by other modes than those kept, and a route
+    of the same kind only when it costs at least ``step`` (a share) less than the last one kept.
+    ``step=0`` keeps the whole front."""
+    if step <= 0 or len(routes) <= 2:
+        return list(routes)
+    kept = [routes[0]]
+    kinds = {routes[0].signature}
+    for route in routes[1:-1]:
+        cheaper = route.cost_usd <= kept[-1].cost_usd * (1 - step)
+        if route.signature not in kinds or cheaper:
+            kept.append(route)
+            kinds.add(route.signature)
+    kept.append(routes[-1])
+    return kept

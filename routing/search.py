@@ -17,11 +17,12 @@ import bisect
 import functools
 import heapq
 import itertools
+import re
 import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from graphs.network import Network, State
 from graphs.records import WEEKDAYS, Crossing, Link, Node, Service
@@ -33,12 +34,30 @@ from routing.route import Route, Step
 from routing.stopping import Stop, StoppedError
 
 HOURS_PER_WEEK = 168.0
+_GAUGES_IN_NAME = re.compile(r"\b1[0-9]{3}/1[0-9]{3}\b")
 _EPS = 1e-7
 # Labels expanded between two looks at the stop object: a look costs about as much as a label.
 _STOP_CHECK_EVERY = 64
 
 # Raw step during the search: times are hours after ``ready``; Step objects are built at the end.
 RawStep = tuple[Any, ...]
+
+
+class Prices(Protocol):
+    """Extra USD per TEU-equivalent a search adds to its step costs (a plan's capacity prices).
+
+    Times are hours after the query's ``ready``. The route returned keeps its real costs: the
+    prices steer the search only.
+    """
+
+    def use(self, resource_id: str, hours: float) -> float:
+        """Price of using a link, crossing or service whose step (for a service: the
+        departure) starts ``hours`` after ready."""
+        ...
+
+    def arrival(self, hours: float) -> float:
+        """Price of arriving (unloaded) ``hours`` after ready: lateness."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -63,6 +82,7 @@ class Query:
     check_fit: bool = True
     objective_cap: float | None = None
     notes: tuple[str, ...] = ()
+    prices: Prices | None = None  # see ``Prices``; None for every ordinary search
     stop: Stop | None = field(default=None, compare=False, repr=False)
     _memo: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 
@@ -265,6 +285,13 @@ def _move(
             link.id, service_id, None, None, 0.0, "")  # fmt: skip
 
 
+def _gauge_note(crossing: Crossing) -> str:
+    """``"gauge change 1668/1435 mm"``, the gauges as the crossing's name states them (the
+    1435/1520 mm break of the corridors where it does not)."""
+    stated = _GAUGES_IN_NAME.search(crossing.name)
+    return f"gauge change {stated.group(0) if stated else '1435/1520'} mm"
+
+
 def _border(
     crossing: Crossing,
     t0: float,
@@ -273,7 +300,7 @@ def _border(
     transhipment: float,
     service_id: str | None = None,
 ) -> RawStep:
-    note = "gauge change 1435/1520 mm" if crossing.gauge_change else ""
+    note = _gauge_note(crossing) if crossing.gauge_change else ""
     return ("border", t0, t1, fee + transhipment, 0.0, 0.0, crossing.mode, crossing.from_node,
             crossing.to_node, None, service_id, crossing.id, None, transhipment, note)  # fmt: skip
 
@@ -377,6 +404,8 @@ class _Search:
         if q.objective == "co2e":
             return label.co2 + self.h_co2[state] * self.co2_scale
         if q.objective == "cost":
+            if q.prices is not None:  # lateness priced at arrival, from the soonest arrival
+                h_cost += q.terms.teu * q.prices.arrival(label.t + self.h_hours[state])
             return label.primary + h_cost
         carbon = q.carbon_price_usd_per_t * self.h_co2[state] * self.co2_scale / 1000
         hours = label.t + self.h_hours[state]
@@ -523,6 +552,8 @@ class _Search:
         if mode not in node.modes or not q.lift_ok(node):
             return
         step, cost, hours = _handle(node, label.t, q.terms, f"unload from {mode}")
+        if q.prices is not None:
+            cost += q.terms.teu * q.prices.arrival(label.t + hours)
         final = Label(
             label.state,
             label.t + hours,
@@ -599,6 +630,8 @@ class _Search:
             if crossing is None and not self.closed:  # most links: one move step, no wait
                 arrive = label.t + hours
                 move = _move(link, None, label.t, arrive, cost, co2)
+                if q.prices is not None:
+                    cost += self._priced((move,))
                 self.add(label, succ, (move,), "move", arrive, cost, co2, link.distance_km, entered)
                 return
             t = self._clear_to_pass(label.t, link, crossing)
@@ -612,6 +645,7 @@ class _Search:
                 t += border_hours
             steps += (_move(link, None, t, t + hours, cost, co2),)
             total, co2 = _step_cost(steps)
+            total += self._priced(steps)
             self.add(label, succ, steps, "move", t + hours, total, co2, link.distance_km, entered)
             return
         service: Service = data["service"]
@@ -643,7 +677,26 @@ class _Search:
             wait = _wait(node, label.t, departs, terms, note)
             taken = (wait, *taken)
             cost += wait[3]
+        cost += self._priced(taken)
         self.add(label, succ, taken, "service", arrive, cost, co2, ride.km, ride.entered)
+
+    def _priced(self, steps: Sequence[RawStep]) -> float:
+        """What the query's prices add to ``steps``: each link, crossing and service departure
+        they use, times the TEU-equivalent (a ride's border steps are laid out to time them)."""
+        prices = self.q.prices
+        if prices is None:
+            return 0.0
+        total = 0.0
+        for step in steps:
+            if step[0] == "move" and step[10] is None:
+                total += prices.use(step[9], step[1])
+            elif step[0] == "border":
+                total += prices.use(step[11], step[1])
+            elif step[0] == "ride":
+                total += prices.use(step[6].id, step[1])
+                inside = _ride_steps(self.net, step[6], step[7], step[1])[0]
+                total += sum(prices.use(s[11], s[1]) for s in inside if s[0] == "border")
+        return total * self.q.terms.teu
 
 
 @dataclass(frozen=True)

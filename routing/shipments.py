@@ -3,7 +3,8 @@
 Columns: ``id, origin, destination`` and either ``teu`` (optional ``weight_t`` gross) or
 ``pieces, length_m, width_m, height_m, weight_t``; ``ready, due`` (YYYY-MM-DD); optional
 ``value_usd, priority, avoid_countries`` (``;``-separated: ISO alpha-2 or alpha-3 codes or
-English names). Comma- or semicolon-separated files, with or without a byte-order mark.
+English names), ``split`` (true/false: the plan may send the shipment in lots). Comma- or
+semicolon-separated files, with or without a byte-order mark.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from graphs.errors import DataPackError, InputError, UnknownPlaceError
 from graphs.network import Network
 from graphs.textfile import Problems, csv_reader, delimiter_hint, number_hint
 from routing.model import Cargo, Shipment
-from routing.plan import Plan
+from routing.plan import Plan, ShipmentResult
+from routing.route import Route
 
 MAX_SHIPMENT_ROWS = 20_000
 REQUIRED = ("id", "origin", "destination", "ready")
@@ -32,7 +34,10 @@ OPTIONAL = (
     "value_usd",
     "priority",
     "avoid_countries",
+    "split",
 )
+_TRUE = ("true", "yes", "1")
+_FALSE = ("false", "no", "0", "")
 _NUMBERS = ("teu", "length_m", "width_m", "height_m", "weight_t", "value_usd")
 
 
@@ -157,6 +162,9 @@ def _shipment(row: dict[str, str], network: Network, file: str, line: int) -> Sh
             raise fail("priority", f"'{row['priority'][:40]}' is not a whole number") from None
     if numbers["teu"] is None and pieces is None:
         raise fail("teu", "no cargo: give teu (containers) or pieces with their dimensions")
+    split_text = (row.get("split") or "").strip().lower()
+    if split_text not in _TRUE + _FALSE:
+        raise fail("split", f"'{split_text[:40]}' is not true or false")
     for column in ("origin", "destination"):
         try:
             network.resolve(row[column])
@@ -183,6 +191,7 @@ def _shipment(row: dict[str, str], network: Network, file: str, line: int) -> Sh
             avoid_countries=tuple(
                 c for c in row.get("avoid_countries", "").replace(",", ";").split(";") if c.strip()
             ),
+            split=split_text in _TRUE,
         )
     except InputError as exc:
         column = (exc.field or "id").removeprefix("cargo.").split(".")[0]
@@ -200,11 +209,15 @@ def spreadsheet_safe(value: Any) -> Any:
 PLAN_COLUMNS = (
     "id",
     "status",
-    "late_days",
-    "reason",
+    "origin",
+    "destination",
+    "cargo",
+    "teu_equivalent",
     "ready",
+    "due",
     "depart",
     "arrive",
+    "late_days",
     "transit_days",
     "cost_usd",
     "co2e_kg",
@@ -212,40 +225,79 @@ PLAN_COLUMNS = (
     "countries",
     "modes",
     "crossings",
+    "reason",
 )
 
 
-def plan_rows(plan: Plan) -> list[dict[str, Any]]:
+def cargo_text(cargo: Cargo) -> str:
+    """A cargo in a few words: "4 TEU", "2 pieces 12x3x3 m, 40 t each"."""
+    if cargo.pieces is None:
+        weight = f", {cargo.weight_t:g} t" if cargo.weight_t else ""
+        return f"{cargo.teu or 0:g} TEU{weight}"
+    size = "x".join(f"{v:g}" for v in (cargo.length_m, cargo.width_m, cargo.height_m) if v)
+    weight = f", {cargo.weight_t:g} t each" if cargo.weight_t else ""
+    return f"{cargo.pieces} piece{'s' if cargo.pieces != 1 else ''} {size} m{weight}".strip()
+
+
+def _day(moment: Any) -> str:
+    return moment.strftime("%Y-%m-%d") if moment is not None else ""
+
+
+def plan_rows(plan: Plan, shipments: Iterable[Shipment] = ()) -> list[dict[str, Any]]:
+    """One row per shipment, or per lot of a shipment the plan splits; with ``shipments`` (the
+    plan's input) each row also says what was asked: origin, destination, cargo, ready and due,
+    so that the row reads on its own."""
+    asked = {s.id: s for s in shipments}
     rows = []
     for result in plan.shipments:
-        route = result.route.to_dict() if result.route else None
-        totals: dict[str, Any] = route["totals"] if route else {}
-        rows.append(
-            {
-                "id": result.id,
-                "status": result.status,
-                "late_days": round(result.late_days, 3),
-                "reason": result.reason or "",
-                "ready": route["ready"] if route else "",
-                "depart": route["depart"] if route else "",
-                "arrive": route["arrive"] if route else "",
-                "transit_days": totals.get("transit_days", ""),
-                "cost_usd": totals.get("cost_usd", ""),
-                "co2e_kg": totals.get("co2e_kg", ""),
-                "distance_km": totals.get("distance_km", ""),
-                "countries": "-".join(route["countries"]) if route else "",
-                "modes": ";".join(route["modes"]) if route else "",
-                "crossings": ";".join(route["crossings"]) if route else "",
-            }
-        )
+        lots: list[tuple[Route | None, float, float]] = [
+            (lot.route, lot.teu, lot.late_days) for lot in result.lots
+        ] or [(result.route, result.teu, result.late_days)]
+        for lot_route, teu, late_days in lots:
+            rows.append(_plan_row(result, lot_route, teu, late_days, asked.get(result.id)))
     return rows
 
 
-def plan_csv(plan: Plan) -> str:
-    """One row per shipment, safe to open in a spreadsheet."""
+def _plan_row(
+    result: ShipmentResult,
+    route_taken: Route | None,
+    teu: float,
+    late_days: float,
+    shipment: Shipment | None = None,
+) -> dict[str, Any]:
+    route = route_taken.to_dict() if route_taken else None
+    totals: dict[str, Any] = route["totals"] if route else {}
+    status = result.status
+    if result.lots:  # a lot is late or on time by its own arrival
+        status = "late" if late_days > 1e-9 else "on_time"
+    return {
+        "id": result.id,
+        "status": status,
+        "origin": shipment.origin if shipment else (route or {}).get("origin", ""),
+        "destination": shipment.destination if shipment else (route or {}).get("destination", ""),
+        "cargo": cargo_text(shipment.cargo) if shipment else "",
+        "teu_equivalent": round(teu, 3),
+        "late_days": round(late_days, 3),
+        "reason": result.reason or "",
+        "ready": _day(shipment.ready) if shipment else (route["ready"] if route else ""),
+        "due": _day(shipment.due) if shipment else "",
+        "depart": route["depart"] if route else "",
+        "arrive": route["arrive"] if route else "",
+        "transit_days": totals.get("transit_days", ""),
+        "cost_usd": totals.get("cost_usd", ""),
+        "co2e_kg": totals.get("co2e_kg", ""),
+        "distance_km": totals.get("distance_km", ""),
+        "countries": "-".join(route["countries"]) if route else "",
+        "modes": ";".join(route["modes"]) if route else "",
+        "crossings": ";".join(route["crossings"]) if route else "",
+    }
+
+
+def plan_csv(plan: Plan, shipments: Iterable[Shipment] = ()) -> str:
+    """One row per shipment (per lot of a split one), safe to open in a spreadsheet."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=PLAN_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    for row in plan_rows(plan):
+    for row in plan_rows(plan, shipments):
         writer.writerow({k: spreadsheet_safe(v) for k, v in row.items()})
     return buffer.getvalue()

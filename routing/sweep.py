@@ -24,11 +24,13 @@ import numpy as np
 
 from graphs.errors import InputError
 from graphs.network import Network
+from routing.model import Shipment
+from routing.plan import Plan
 from routing.reliability import MAX_DRAWS, Array, Draws, replay
 from routing.route import Route
 from routing.stopping import Stop, StoppedError
 
-__all__ = ["Driver", "Exposure", "ShipmentRisk", "SweepResult", "sweep"]
+__all__ = ["Driver", "Exposure", "ShipmentRisk", "SweepResult", "exposures", "sweep"]
 
 LATE_USD_PER_TEU_DAY = 250.0  # the planner's default lateness rate
 Progress = Callable[[int, int], None]
@@ -43,6 +45,27 @@ class Exposure:
     due: datetime | None
     teu: float
     priority: float = 1.0
+
+
+def exposures(plan: Plan, shipments: Sequence[Shipment]) -> list[Exposure]:
+    """The planned routes of ``plan`` as a sweep sees them: one per shipment, or one per lot of
+    a split shipment (``id#1``, ``id#2``...); unplanned shipments have nothing to sweep."""
+    by_id = {shipment.id: shipment for shipment in shipments}
+    out = []
+    for result in plan.shipments:
+        shipment = by_id[result.id]
+        planned = result.routes
+        for k, (route, teu) in enumerate(planned, start=1):
+            out.append(
+                Exposure(
+                    id=result.id if len(planned) == 1 else f"{result.id}#{k}",
+                    route=route,
+                    due=shipment.due_at,
+                    teu=teu,
+                    priority=float(shipment.priority),
+                )
+            )
+    return out
 
 
 @dataclass(frozen=True)

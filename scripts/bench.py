@@ -27,6 +27,7 @@ def main() -> None:
     options = parser.parse_args()
     queries = "200" if options.quick else "1000"
     run([str(SCRIPTS / "bench_routes.py"), "--queries", queries])
+    run([str(SCRIPTS / "bench_reliability.py"), "--routes", "200" if options.quick else "1000"])
     sizes = ["100"] if options.quick else ["100", "1000", "10000"]
     run([str(SCRIPTS / "bench_plan.py"), "--sizes", *sizes])
     instances = sorted(str(p) for p in CVRPLIB.glob("*.vrp"))

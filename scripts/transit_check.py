@@ -87,8 +87,16 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="write the table to this file")
     args = parser.parse_args()
     text = "\n".join(compare(args.ready, args.draws)) + "\n"
+    heading = (
+        "# Modelled transit times against published ones\n\n"
+        "Made by `python scripts/transit_check.py --out docs/transit-times.md`: 1 FEU on the\n"
+        f"time objective, ready {args.ready}, over the modes of the published service; the\n"
+        f"p10–p90 band is the route's arrival forecast ({args.draws:,} draws, seed 0). Sources\n"
+        "are in "
+        "`docs/data/published-transit-times.csv`.\n\n"
+    )
     if args.out:
-        args.out.write_text(text, encoding="utf-8")
+        args.out.write_text(heading + text, encoding="utf-8")
     else:
         print(text, end="")
 

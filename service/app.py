@@ -83,12 +83,24 @@ except metadata.PackageNotFoundError:  # running from a checkout that was never 
     VERSION = "0.0.0"
 
 _STATIC = files("service") / "static"
-# The page and its two assets, by fixed name: no part of a request becomes a file path.
+# The page and its assets, by fixed name: no part of a request becomes a file path. The country
+# outlines are the ones every map of the project draws (routing/data).
 _ASSETS = {
     "index.html": "text/html; charset=utf-8",
     "app.js": "text/javascript; charset=utf-8",
     "app.css": "text/css; charset=utf-8",
+    "favicon.ico": "image/x-icon",
+    "vendor/leaflet/leaflet.js": "text/javascript; charset=utf-8",
+    "vendor/leaflet/leaflet.css": "text/css; charset=utf-8",
+    "vendor/leaflet/LICENSE": "text/plain; charset=utf-8",
+    "vendor/leaflet/images/layers.png": "image/png",
+    "vendor/leaflet/images/layers-2x.png": "image/png",
+    "vendor/leaflet/images/marker-icon.png": "image/png",
+    "vendor/leaflet/images/marker-icon-2x.png": "image/png",
+    "vendor/leaflet/images/marker-shadow.png": "image/png",
+    "countries.geojson": "application/geo+json",
 }
+_ELSEWHERE = {"countries.geojson": files("routing") / "data" / "countries.geojson"}
 
 
 # -- errors the service raises itself ------------------------------------------------------------
@@ -705,11 +717,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/v1/places", response_model=PlacesAnswer, responses=_ERRORS, tags=["network"])
     def places(
         q: str = Query("", max_length=200, description="Id, name or alias; empty lists all."),
+        country: str | None = Query(None, max_length=60, description="ISO code or name."),
+        kind: str | None = Query(None, max_length=30, description="rail_terminal, sea_port..."),
         network: str | None = Query(None, pattern=PACK_NAME.pattern),
     ) -> Response:
-        """Places matching ``q``, best first; ``suggestions`` when none match."""
+        """Places matching ``q``, best first, of ``country`` and ``kind`` when given;
+        ``suggestions`` when none match."""
         net, _ = service.pack(network, ["query", "network"])
-        found = net.places.search(q)
+        found = net.places.search(q, country=country, kind=kind)
         return _json(
             _json_bytes(
                 {
@@ -795,6 +810,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 f"at most {settings.max_solver_seconds:g} s on this server",
                 value=body.time_limit_s,
             )
+        body.to_settings()  # a bad setting is a 422 now, not a failed job later
         net, directory = service.pack(body.network, ["body", "network"])
         shipments = body.to_shipments()
         _resolve_all(net, (name for s in shipments for name in (s.origin, s.destination)))
@@ -896,7 +912,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def index() -> Response:
         return _asset("index.html")
 
-    @app.get("/static/{name}", include_in_schema=False)
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return _asset("favicon.ico")
+
+    @app.get("/static/{name:path}", include_in_schema=False)
     def static(name: str) -> Response:
         if name not in _ASSETS:
             raise HTTPException(404, "not found")
@@ -938,7 +958,7 @@ def _default_dir(network_dir: Path | None) -> str | None:
 
 @lru_cache(maxsize=len(_ASSETS))
 def _asset_bytes(name: str) -> bytes:
-    return (_STATIC / name).read_bytes()
+    return _ELSEWHERE.get(name, _STATIC / name).read_bytes()
 
 
 def _asset(name: str) -> Response:

@@ -14,9 +14,17 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from graphs.errors import InputError
-from routing.model import MAX_PIECES, MAX_TEU, PIECE_LIMITS, Cargo, Shipment, parse_datetime
+from routing.model import (
+    MAX_PIECES,
+    MAX_TEU,
+    PIECE_LIMITS,
+    Cargo,
+    Shipment,
+    parse_datetime,
+)
 from routing.options import CountryName, Flag, Identifier, Number, RouteOptions, Whole
 from routing.options import PlaceName as Place
+from routing.plan import PlanSettings
 from routing.tours import Delivery
 from service.settings import PACK_NAME
 
@@ -154,6 +162,7 @@ class ShipmentIn(BaseModel):
         max_length=100,
         description="ISO alpha-2, alpha-3 or English names.",
     )
+    split: Flag = False
 
 
 class PlanRequest(BaseModel):
@@ -203,6 +212,16 @@ class PlanRequest(BaseModel):
     )
     scenario: dict[str, Any] | None = None
     network: PackName | None = None
+    settings: dict[str, Any] | None = Field(
+        default=None,
+        description="Plan settings (routing.plan.PlanSettings): late_usd_per_teu_day, "
+        "unplanned_usd_per_teu, horizon_weeks, alternatives, relative_gap, split, min_lot_teu, "
+        "columns, master.",
+    )
+
+    def to_settings(self) -> PlanSettings:
+        """The plan settings, validated where they are declared; errors name ``settings.<name>``."""
+        return PlanSettings.from_mapping(self.settings or {})
 
     def to_shipments(self) -> list[Shipment]:
         """The domain shipments; an ``InputError`` names ``shipments.<i>.<field>``."""
@@ -228,6 +247,7 @@ class PlanRequest(BaseModel):
                         value_usd=item.value_usd,
                         priority=item.priority,
                         avoid_countries=tuple(item.avoid_countries),
+                        split=item.split,
                     )
                 )
             except InputError as exc:

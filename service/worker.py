@@ -85,7 +85,12 @@ def run_plan(request: dict[str, Any]) -> tuple[bytes, str | None]:
     if body.scenario is not None:
         network = apply_scenario(network, body.scenario, file="scenario")
     shipments = body.to_shipments()
-    result = plan(network, shipments, time_limit_s=float(request["time_limit_s"]))
+    result = plan(
+        network,
+        shipments,
+        time_limit_s=float(request["time_limit_s"]),
+        settings=body.to_settings(),
+    )
     try:
         from routing.report import report_html
 

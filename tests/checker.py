@@ -18,26 +18,35 @@ def recompute_use(plan: dict[str, Any], network: dict[str, Any]) -> dict[tuple[s
     crossings = {c["id"]: c for c in network["crossings"]}
     use: dict[tuple[str, str], float] = defaultdict(float)
     for shipment in plan["shipments"]:
-        route = shipment["route"]
-        if route is None:
-            continue
-        teu = shipment["teu_equivalent"]
-        touched: set[tuple[str, str]] = set()
-        ride_service, ride_start = None, ""
-        for step in route["steps"]:
-            service = step.get("service")
-            if service and service != ride_service:
-                ride_start = step["start"]
-            ride_service = service
-            if step["kind"] == "border" and crossings[step["crossing"]]["capacity_teu_per_week"]:
-                touched.add((step["crossing"], _week(step["start"])))
-            elif step["kind"] == "move" and service:
-                touched.add((service, ride_start))
-            elif step["kind"] == "move" and links[step["link"]]["capacity_teu_per_week"]:
-                touched.add((step["link"], _week(step["start"])))
-        for key in touched:
-            use[key] += teu
+        lots = shipment.get("lots") or [shipment]  # a split shipment: each lot on its route
+        for lot in lots:
+            if lot["route"] is not None:
+                _add_use(use, lot["route"], lot["teu_equivalent"], links, crossings)
     return dict(use)
+
+
+def _add_use(
+    use: dict[tuple[str, str], float],
+    route: dict[str, Any],
+    teu: float,
+    links: dict[str, Any],
+    crossings: dict[str, Any],
+) -> None:
+    touched: set[tuple[str, str]] = set()
+    ride_service, ride_start = None, ""
+    for step in route["steps"]:
+        service = step.get("service")
+        if service and service != ride_service:
+            ride_start = step["start"]
+        ride_service = service
+        if step["kind"] == "border" and crossings[step["crossing"]]["capacity_teu_per_week"]:
+            touched.add((step["crossing"], _week(step["start"])))
+        elif step["kind"] == "move" and service:
+            touched.add((service, ride_start))
+        elif step["kind"] == "move" and links[step["link"]]["capacity_teu_per_week"]:
+            touched.add((step["link"], _week(step["start"])))
+    for key in touched:
+        use[key] += teu
 
 
 def capacities(network: dict[str, Any]) -> dict[str, float]:
@@ -60,6 +69,10 @@ def check_plan(plan: dict[str, Any], network: dict[str, Any], shipment_ids: list
         else:
             assert shipment["route"] is not None
             assert (shipment["status"] == "late") == (shipment["late_days"] > 0)
+            if shipment.get("lots"):
+                total = sum(lot["teu_equivalent"] for lot in shipment["lots"])
+                assert abs(total - shipment["teu_equivalent"]) < 1e-6, shipment["id"]
+                assert shipment["late_days"] == max(lot["late_days"] for lot in shipment["lots"])
     use = recompute_use(plan, network)
     caps = capacities(network)
     for (resource, period), used in use.items():

@@ -36,9 +36,9 @@ def sites(net: Network) -> list[str]:
 
 def test_size_is_realistic_for_the_region(bundled: Network) -> None:
     stats = bundled.stats()
-    assert stats["nodes"] >= 60
-    assert stats["links"] >= 150
-    assert len({c.base_id for c in bundled.crossings.values()}) >= 14
+    assert stats["nodes"] >= 300
+    assert stats["links"] >= 1500
+    assert len({c.base_id for c in bundled.crossings.values()}) >= 40
     assert stats["services"] >= 10
     assert set(bundled.emission_factors) == {
         "rail_electric", "rail_diesel", "truck", "container_ship", "ferry"
@@ -103,13 +103,14 @@ def test_services_are_plausible(bundled: Network) -> None:
 
 
 def test_rail_gauges_follow_countries(bundled: Network) -> None:
-    standard = {"CN", "PL", "DE", "NL", "TR"}
+    broad = {"KZ", "KG", "UZ", "TJ", "TM", "RU", "BY", "MN", "AZ", "GE", "LT", "LV", "EE", "FI"}
+    iberian = {"ES", "PT"}
     changing = {(c.from_node, c.to_node) for c in bundled.crossings.values() if c.gauge_change}
     for link in bundled.links.values():
         if link.mode != "rail" or (link.from_node, link.to_node) in changing:
             continue
         countries = {bundled.nodes[n].country for n in (link.from_node, link.to_node)}
-        expected = 1435 if countries <= standard else 1520
+        expected = 1668 if countries <= iberian else 1520 if countries & broad else 1435
         assert link.gauge_mm == expected, link.id
 
 

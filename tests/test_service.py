@@ -412,6 +412,9 @@ def test_plan_with_scenario_and_default_ids(client: TestClient) -> None:
         ({"scenario": {"flood": []}}, ["body", "scenario", "flood"]),
         ({"scenario": {"capacity": [{"crossing": "tiny-rail", "scale": -1}]}},
          ["body", "scenario", "capacity", 0, "scale"]),
+        ({"settings": {"horizon_weeks": 13}}, ["body", "settings", "horizon_weeks"]),
+        ({"settings": {"split": "sometimes"}}, ["body", "settings", "split"]),
+        ({"settings": {"workers": 64}}, ["body", "settings", "workers"]),
     ],
 )  # fmt: skip
 def test_invalid_plan_is_422_naming_the_field(

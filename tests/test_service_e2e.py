@@ -200,7 +200,7 @@ def test_routes_places_and_errors_over_http(server: Server) -> None:
     assert answer["infeasible_reason"] is None
     assert answer["routes"][0]["origin"] == "xian"
     assert answer["routes"][0]["destination"] == "tashkent"
-    unknown = post(server, "/v1/routes", query | {"destination": "Tashkend"})
+    unknown = post(server, "/v1/routes", query | {"destination": "Tashkenq"})
     assert unknown.status_code == 422
     assert unknown.json()["detail"][0]["loc"] == ["body", "destination"]
     assert unknown.json()["detail"][0]["suggestions"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -100,3 +102,43 @@ def test_a_local_dask_cluster_gives_the_inline_answer(bundled: Network) -> None:
     assert on_dask.late_days == inline.late_days
     assert on_dask.drivers == inline.drivers
     assert seen and seen[-1][0] == seen[-1][1]
+
+
+SHIPMENTS = """id,origin,destination,teu,ready,due,priority
+a,Xi'an,Almaty,4,2026-12-02,2026-12-12,1
+b,Urumqi,Almaty,2,2026-12-03,2026-12-06,2
+"""
+
+
+def test_the_sweep_command_plans_then_sweeps(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from routing.cli import app
+
+    csv_file = tmp_path / "shipments.csv"
+    csv_file.write_text(SHIPMENTS, encoding="utf-8")
+    out, chart = tmp_path / "sweep.json", tmp_path / "tornado.png"
+    args = ["sweep", str(csv_file), "--draws", "200", "--scheduler", "inline", "--time-limit", "10"]
+    result = CliRunner().invoke(app, [*args, "-o", str(out), "--tornado", str(chart)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["draws"] == 200 and {s["id"] for s in data["shipments"]} == {"a", "b"}
+    assert chart.read_bytes().startswith(b"\x89PNG")
+    assert "least sure to be on time" in result.stdout
+    again = CliRunner().invoke(app, [*args, "--json"])
+    assert json.loads(again.stdout)["late_days"] == data["late_days"]
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("--draws", "0"), ("--close-probability", "1.5"), ("--seed", "-1")]
+)
+def test_the_sweep_command_refuses_nonsense(tmp_path: Path, option: str, value: str) -> None:
+    from typer.testing import CliRunner
+
+    from routing.cli import app
+
+    csv_file = tmp_path / "shipments.csv"
+    csv_file.write_text(SHIPMENTS, encoding="utf-8")
+    args = ["sweep", str(csv_file), "--scheduler", "inline", "--time-limit", "5", option, value]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
