@@ -1113,6 +1113,7 @@ def serve(
 
     from service.server import run  # the service and its web stack load only for this command
     from service.settings import Settings
+    from service.worker import job_workers
 
     overrides: dict[str, Any] = {"host": host, "port": port, "network_dir": network}
     overrides = {k: v for k, v in overrides.items() if v is not None}
@@ -1126,8 +1127,24 @@ def serve(
     _load(settings.network_dir)  # a bad pack stops here with its file, line and column
     # Every worker process reads its settings from the environment: options go there too.
     os.environ.update({f"SILKROUTE_{k.upper()}": str(v) for k, v in overrides.items()})
-    # (A job worker process for plans and tours would be started here, beside the HTTP workers.)
-    run(settings)
+    with job_workers(settings):  # SILKROUTE_JOB_WORKERS job workers beside the HTTP workers
+        run(settings)
+
+
+@app.command()
+def worker() -> None:
+    """Run long jobs (plans, tours) from the job database (SILKROUTE_DATABASE_URL) until SIGTERM."""
+    from pydantic import ValidationError
+
+    from service.settings import Settings
+    from service.worker import main as work
+
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        fail(f"settings: {problems}")
+    raise typer.Exit(work(settings))
 
 
 def main() -> None:

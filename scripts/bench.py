@@ -37,6 +37,8 @@ def main() -> None:
         print(f"# no CVRPLIB instances at {CVRPLIB}; skipped", flush=True)
     solomon = ["R101", "C101", "RC101"] if options.quick else []
     run([str(SCRIPTS / "bench_solomon.py"), *solomon, "--time-limit", "30"])
+    jobs = ["--jobs", "40", "--get-shipments", "0"] if options.quick else []
+    run([str(SCRIPTS / "bench_jobs.py"), *jobs])
     service = SCRIPTS / "bench_service.py"
     if service.exists():
         run([str(service)])

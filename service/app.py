@@ -52,20 +52,22 @@ from graphs.errors import (
     UnknownPlaceError,
 )
 from graphs.export import network_geojson, network_to_dict
-from routing.deliveries import tours_answer
+from routing.lastmile import place_coordinates
 from routing.options import RouteOptions
 from routing.routes import find_routes, routes_answer
 from routing.scenario import apply_scenario
 from routing.stopping import Stop, StoppedError
-from service.jobs import Job, JobStore, PlanWorker, QueueFull, StoreUnavailable
+from service.jobs import Job, JobStore, QueueFull, StoreUnavailable, database_url
 from service.schemas import (
     ErrorBody,
     Health,
     PlacesAnswer,
     PlanJobOut,
     PlanRequest,
+    Readiness,
     RouteRequest,
     RoutesAnswer,
+    TourJobOut,
     TourRequest,
     field_path,
 )
@@ -535,12 +537,11 @@ class Service:
             settings.route_cache_bytes,
         )
         self.store = JobStore(
-            settings.database_path,
+            database_url(settings.database_url, settings.database_path),
             busy_timeout_s=settings.database_busy_timeout_s,
             max_attempts=settings.plan_max_attempts,
             retention_days=settings.job_retention_days,
         )
-        self.worker = PlanWorker(self.store, settings.plan_timeout_s)
         self._network: Network | None = None
         self._health: bytes | None = None
         self._tokens: weakref.WeakKeyDictionary[Network, int] = weakref.WeakKeyDictionary()
@@ -571,12 +572,22 @@ class Service:
         try:
             self.store.open()
         except StoreUnavailable as exc:
-            log.error("plan jobs unavailable until this is fixed: %s", exc)
-        self.worker.start()
+            log.error("jobs unavailable until this is fixed: %s", exc)
 
     def stop(self) -> None:
-        self.worker.stop()
         self.store.close()
+
+    def readiness(self) -> tuple[int, bytes]:
+        """``/ready``: the job database and the live workers (heartbeat within three leases)."""
+        answer: dict[str, Any] = {"database": self.store.name, "workers": []}
+        try:
+            answer["jobs"] = self.store.counts()
+            answer["workers"] = self.store.live_workers(3 * self.settings.job_lease_s)
+        except StoreUnavailable as exc:
+            answer |= {"status": "database_unavailable", "database_error": str(exc)}
+            return 503, _json_bytes(answer)
+        answer["status"] = "ready" if answer["workers"] else "no_workers"
+        return 200, _json_bytes(answer)
 
     def network_token(self, network: Network) -> int:
         """A number for ``network`` that no other network gets (``id`` may be reused)."""
@@ -692,6 +703,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """The service is up; the default network's size."""
         return _json(service.health())
 
+    @app.get(
+        "/ready",
+        response_model=Readiness,
+        responses={503: {"model": Readiness}},
+        tags=["service"],
+    )
+    def ready() -> Response:
+        """Ready to take jobs: the job database answers (else 503) and which workers are live."""
+        status, data = service.readiness()
+        return _json(data, status=status, headers={"Cache-Control": "no-store"})
+
     @app.get("/v1/places", response_model=PlacesAnswer, responses=_ERRORS, tags=["network"])
     def places(
         q: str = Query("", max_length=200, description="Id, name or alias; empty lists all."),
@@ -796,6 +818,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             request.state.pack_field = "scenario"
             apply_scenario(net, body.scenario, file="scenario")
         job = service.store.submit(
+            "plan",
             {
                 "request": body.model_dump(mode="json"),
                 "network_dir": directory
@@ -805,17 +828,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             },
             settings.plan_queue_size,
         )
-        service.worker.wake()
-        return _json(
-            _json_bytes(job.to_dict()), status=202, headers={"Location": f"/v1/plans/{job.id}"}
-        )
+        return _job_answer(job, "plan", status=202, location=f"/v1/plans/{job.id}")
 
-    def known_job(job_id: str) -> Job:
-        """The stored plan job, or 404 naming the path parameter."""
-        job = service.store.get(job_id)
+    def known_job(job_id: str, kind: str) -> Job:
+        """The stored job of ``kind``, or 404 naming the path parameter."""
+        job = service.store.get(job_id, kind)
         if job is None:
             raise FieldError(
-                ["path", "job_id"], f"no plan job '{job_id}'", status=404, kind="not_found"
+                ["path", "job_id"], f"no {kind} job '{job_id}'", status=404, kind="not_found"
             )
         return job
 
@@ -827,8 +847,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     def get_plan(job_id: str = PathParam(max_length=64)) -> Response:
         """A plan job: queued, running, done (with the plan) or failed (with the reason)."""
-        job = known_job(job_id)
-        return _json(_json_bytes(job.to_dict()))
+        return _job_answer(known_job(job_id, "plan"), "plan")
 
     @app.get(
         "/v1/plans/{job_id}/report",
@@ -838,7 +857,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     def get_plan_report(job_id: str = PathParam(max_length=64)) -> Response:
         """The finished plan's HTML report (self-contained, opens offline)."""
-        job = known_job(job_id)
+        job = known_job(job_id, "plan")
         if job.status != "done":
             raise FieldError(["path", "job_id"], f"plan job '{job_id}' is {job.status}", status=409)
         html = service.store.report(job_id)
@@ -850,13 +869,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.post(
         "/v1/tours",
+        status_code=202,
+        response_model=TourJobOut,
         responses=_ERRORS,
         dependencies=keyed,
         tags=["last mile"],
     )
     def post_tours(body: TourRequest) -> Response:
-        """Delivery tours from a railhead to sites with OR-Tools' routing solver; unserved
-        deliveries come with their reasons."""
+        """Queue delivery tours from a railhead to sites (OR-Tools' routing solver); poll
+        ``/v1/tours/{id}``. Unserved deliveries come with their reasons."""
         if len(body.deliveries) > settings.max_tour_deliveries:
             raise FieldError(
                 ["body", "deliveries"], f"at most {settings.max_tour_deliveries} on this server"
@@ -866,20 +887,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 ["body", "time_limit_s"],
                 f"at most {settings.max_solver_seconds:g} s on this server",
             )
-        answer = tours_answer(
-            service.network,
-            body.depot,
-            [delivery.to_delivery() for delivery in body.deliveries],
-            trucks=body.trucks,
-            payload_t=body.payload_t,
-            oversize_trucks=body.oversize_trucks,
-            speed_kph=body.speed_kph,
-            cost_usd_per_km=body.cost_usd_per_km,
-            objective=body.objective,
-            time_limit_s=body.time_limit_s,
-            roads=service.roads(),
+        place_coordinates(service.network, body.depot)  # an unknown depot: 422 now, not later
+        job = service.store.submit(
+            "tours",
+            {
+                "request": body.model_dump(mode="json"),
+                "network_dir": _default_dir(settings.network_dir),
+            },
+            settings.plan_queue_size,
         )
-        return _json(_json_bytes(answer))
+        return _job_answer(job, "tours", status=202, location=f"/v1/tours/{job.id}")
+
+    @app.get(
+        "/v1/tours/{job_id}",
+        response_model=TourJobOut,
+        responses={404: {"model": ErrorBody}, 503: _ERRORS[503]},
+        tags=["last mile"],
+    )
+    def get_tours(job_id: str = PathParam(max_length=64)) -> Response:
+        """A tours job: queued, running, done (with the tours) or failed (with the reason)."""
+        return _job_answer(known_job(job_id, "tours"), "tours")
 
     @app.get("/", include_in_schema=False)
     def index() -> Response:
@@ -897,6 +924,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     _document_bodies(app, RouteRequest)
     return app
+
+
+def _job_answer(job: Job, field: str, status: int = 200, location: str | None = None) -> Response:
+    """A job as its endpoints answer it; the result is spliced in as the stored bytes, not
+    parsed and written again (a large plan's JSON takes longer to parse than to send)."""
+    head = _json_bytes(job.head())
+    data = b"".join((head[:-1], b',"', field.encode(), b'":', job.result or b"null", b"}"))
+    return _json(data, status=status, headers=None if location is None else {"Location": location})
 
 
 def _place(node: Any) -> dict[str, Any]:

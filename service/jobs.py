@@ -1,98 +1,142 @@
-"""Plan jobs: an SQLite store, a background worker, and a child process that runs the planner.
+"""The job store: long jobs (plans, tours) and their results in SQLite or PostgreSQL.
 
-The database is the queue. A job goes ``queued`` -> ``running`` -> ``done`` | ``failed``; each
-change is one transaction, and a CHECK constraint keeps ``done`` and its plan together, so a
-crash never leaves half a result. A server that dies (SIGKILL, power) leaves its job ``running``:
-the next start puts it back in the queue, or fails it with the reason once it has been
-interrupted ``max_attempts`` times (a job that kills the server is not run forever). An exclusive
-lock file keeps a second server off the same database, which is what makes that recovery safe.
+One implementation over SQLAlchemy Core. The database is the queue: a job goes ``queued`` ->
+``running`` -> ``done`` | ``failed``, each change one transaction, and CHECK constraints keep
+``done`` with its result and ``failed`` with its reason, so a crash never leaves half a result.
 
-Plans run in a child process, one job at a time: the solver's CPU time does not compete for the
-GIL with route queries, a job over its wall-clock limit is killed rather than waited for, and a
-crash or out-of-memory kill of the solver fails that job instead of the service.
+Any number of servers submit and read jobs, and any number of workers (``silkroute worker``)
+claim them. A claim takes the oldest queued job (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so
+workers never wait for each other; SQLite serializes writers itself) and holds it under a
+lease that its worker renews. A worker that dies stops renewing: once the lease expires, the
+next claim takes the job again, and after ``max_attempts`` interrupted runs fails it with the
+reason (a job that kills its worker is not run forever). Completion is written once: only the
+worker holding the job's lease may complete it, and only while it is ``running``.
+
+Lease times are the workers' wall clocks (seconds since the epoch): machines sharing one
+database keep their clocks in step (NTP), which a lease of tens of seconds tolerates.
+
+The schema is versioned with Alembic (``service/migrations``); every store brings its database
+to the newest version when it opens, and again if the tables vanish while it runs (a deleted
+SQLite file is recreated rather than answering errors until a restart).
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
-import multiprocessing
 import os
-import signal
+import socket
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from multiprocessing.connection import Connection
+from datetime import UTC, datetime
+from importlib.resources import files
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TypeVar
 
-from graphs import load_network
-from graphs.errors import SilkrouteError
-from routing.plan import plan
-from routing.scenario import apply_scenario
-from service.schemas import PlanRequest
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.pool import NullPool
 
-log = logging.getLogger("silkroute.service")
+log = logging.getLogger("silkroute.jobs")
+
+T = TypeVar("T")
 
 STATUSES = ("queued", "running", "done", "failed")
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE,
-    status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed')),
-    created TEXT NOT NULL,
-    started TEXT,
-    finished TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    request TEXT NOT NULL,
-    plan TEXT,
-    error TEXT,
-    CHECK ((status = 'done') = (plan IS NOT NULL)),
-    CHECK ((status = 'failed') = (error IS NOT NULL))
-);
-CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, seq);
-CREATE TABLE IF NOT EXISTS reports (
-    id TEXT PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
-    html TEXT NOT NULL
-);
-"""
-_COLUMNS = "id, status, created, started, finished, attempts, request, plan, error"
+KINDS = ("plan", "tours")
+
+metadata = sa.MetaData()
+
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", sa.String(32), nullable=False, unique=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created", sa.String(20), nullable=False),
+    sa.Column("started", sa.String(20)),
+    sa.Column("finished", sa.String(20)),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("request", sa.Text, nullable=False),
+    sa.Column("result", sa.LargeBinary),
+    sa.Column("report", sa.Text),
+    sa.Column("error", sa.Text),
+    sa.Column("worker", sa.String(100)),
+    sa.Column("lease_expires", sa.Float),
+)
+
+workers = sa.Table(
+    "workers",
+    metadata,
+    sa.Column("id", sa.String(100), primary_key=True),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("started", sa.String(20), nullable=False),
+    sa.Column("heartbeat", sa.Float, nullable=False),
+    sa.Column("job", sa.String(32)),
+)
+
+_JOB_VIEW = (
+    jobs.c.id,
+    jobs.c.kind,
+    jobs.c.status,
+    jobs.c.created,
+    jobs.c.started,
+    jobs.c.finished,
+    jobs.c.attempts,
+    jobs.c.result,
+    jobs.c.error,
+)
 
 
 class StoreUnavailable(Exception):
-    """The job database cannot be used right now (locked, read-only, missing, corrupt)."""
+    """The job database cannot be used right now (unreachable, locked, read-only, damaged)."""
 
 
 class QueueFull(Exception):
-    """As many jobs are queued as the server accepts."""
+    """As many jobs are queued as the service accepts."""
 
 
-def _now() -> str:
+def now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def database_url(url: str | None, path: Path) -> URL:
+    """The SQLAlchemy URL of the job database: ``url`` if given, else the SQLite file ``path``.
+
+    ``postgresql://`` means psycopg 3 (the driver this package installs).
+    """
+    if url is None:
+        return URL.create("sqlite", database=str(path))
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ValueError(f"the job database must be SQLite or PostgreSQL, not {parsed.drivername}")
+    return parsed
 
 
 @dataclass(frozen=True)
 class Job:
+    """A job as readers see it; ``result`` is the stored JSON, byte for byte."""
+
     id: str
+    kind: str
     status: str
     created: str
     started: str | None
     finished: str | None
     attempts: int
-    request: dict[str, Any]
-    plan: dict[str, Any] | None
+    result: bytes | None
     error: str | None
 
-    def to_dict(self) -> dict[str, Any]:
-        """The job as ``GET /v1/plans/{id}`` answers it (the request itself is not echoed)."""
+    def head(self) -> dict[str, Any]:
+        """Everything but the result, as the job endpoints answer it."""
         return {
             "id": self.id,
             "status": self.status,
@@ -100,484 +144,424 @@ class Job:
             "started": self.started,
             "finished": self.finished,
             "attempts": self.attempts,
-            "plan": self.plan,
             "error": self.error,
         }
 
 
-class JobStore:
-    """Plan jobs in one SQLite file; every method is safe to call from any thread.
+@dataclass(frozen=True)
+class Claim:
+    """A job a worker holds: what to run and for how long the lease is good."""
 
-    Errors of the database become ``StoreUnavailable`` with a message an operator can act on;
-    the service answers them with 503 and the caller may retry.
+    id: str
+    kind: str
+    attempts: int
+    request: dict[str, Any]
+
+
+class JobStore:
+    """Jobs in one database; safe to share between threads, processes and machines.
+
+    Database errors become ``StoreUnavailable`` with a message an operator can act on; the
+    service answers them with 503 and the caller may retry.
     """
 
     def __init__(
         self,
-        path: Path,
+        url: URL | str,
         *,
         busy_timeout_s: float = 5.0,
         max_attempts: int = 3,
         retention_days: float = 30.0,
     ) -> None:
-        self.path = path
+        self.url = make_url(url) if isinstance(url, str) else url
         self.busy_timeout_s = busy_timeout_s
         self.max_attempts = max_attempts
         self.retention_days = retention_days
+        self.sqlite = self.url.get_backend_name() == "sqlite"
+        self.name = (
+            Path(self.url.database or "").name
+            if self.sqlite
+            else self.url.render_as_string(hide_password=True)
+        )
+        self._engine: Engine | None = None
         self._ready = False
         self._init_lock = threading.Lock()
-        self._lock_file: TextIO | None = None
 
-    # -- connection and errors ------------------------------------------------------------------
+    # -- engine, transactions, errors -----------------------------------------------------------
 
-    def _connect(self) -> sqlite3.Connection:
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = self._create_engine()
+        return self._engine
+
+    def _create_engine(self) -> Engine:
+        if not self.sqlite:
+            return sa.create_engine(
+                self.url,
+                pool_pre_ping=True,
+                pool_size=4,
+                max_overflow=4,
+                connect_args={"connect_timeout": max(1, round(self.busy_timeout_s))},
+            )
+        # A connection per transaction (NullPool): a deleted file is noticed at the next one,
+        # and no pooled connection keeps writing to the unlinked copy.
+        engine = sa.create_engine(self.url, poolclass=NullPool, creator=self._sqlite_connect)
+
+        @event.listens_for(engine, "begin")
+        def begin(conn: Connection) -> None:
+            # Writers take the write lock when they begin, not at their first write: two
+            # claims cannot both read the same queued job and then collide.
+            write = not conn.get_execution_options().get("silkroute_read", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+        return engine
+
+    def _sqlite_connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
-            self.path, timeout=self.busy_timeout_s, isolation_level=None, check_same_thread=False
+            self.url.database or "",
+            timeout=self.busy_timeout_s,
+            isolation_level=None,
+            check_same_thread=False,
         )
-        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = FULL")  # a commit is on disk when it returns
         return conn
 
     def _unavailable(self, exc: BaseException) -> StoreUnavailable:
-        text = str(exc).lower()
-        name = self.path.name
+        text = str(getattr(exc, "orig", None) or exc).lower()
+        name = self.name
         if "locked" in text or "busy" in text:
             why = f"the job database {name} is locked by another process; retry shortly"
         elif "readonly" in text or "read-only" in text:
-            why = f"the job database {name} is read-only; plan jobs cannot be stored"
+            why = f"the job database {name} is read-only; jobs cannot be stored"
         elif "unable to open" in text or "no such file" in text or "permission" in text:
             why = f"the job database {name} cannot be opened"
         elif "not a database" in text or "malformed" in text or "corrupt" in text:
             why = f"the job database {name} is damaged (not a valid SQLite database)"
         elif "full" in text or "disk i/o" in text:
             why = f"the job database {name} cannot be written (disk full or I/O error)"
+        elif "connection" in text or "could not connect" in text or "timeout" in text:
+            why = f"the job database {name} cannot be reached ({_first_line(text)})"
         else:
-            why = f"the job database {name} failed: {exc}"
+            why = f"the job database {name} failed: {_first_line(text)}"
         return StoreUnavailable(why)
 
-    @contextmanager
-    def _transaction(self, write: bool = True) -> Iterator[sqlite3.Connection]:
-        """One transaction on a fresh connection; sqlite errors become ``StoreUnavailable``."""
-        self.open()
-        try:
-            conn = self._connect()
-        except sqlite3.Error as exc:
-            raise self._unavailable(exc) from None
-        try:
-            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            try:
-                yield conn
-            except BaseException:
-                conn.rollback()
-                raise
-            conn.commit()
-        except sqlite3.Error as exc:
-            raise self._unavailable(exc) from None
-        finally:
-            conn.close()
+    @staticmethod
+    def _schema_missing(exc: sa.exc.DBAPIError) -> bool:
+        text = str(exc.orig).lower()
+        return "no such table" in text or ("relation" in text and "does not exist" in text)
 
-    # -- start-up: lock, schema, recovery -------------------------------------------------------
+    def _run(self, work: Callable[[Connection], T], *, write: bool = True) -> T:
+        """``work`` in one transaction; the schema is (re)created once if it has vanished."""
+        for healing in (False, True):
+            self.open()
+            try:
+                with self.engine.connect() as conn:
+                    if not write:
+                        conn.execution_options(silkroute_read=True)
+                    with conn.begin():
+                        return work(conn)
+            except sa.exc.DBAPIError as exc:
+                if not healing and self._schema_missing(exc):
+                    log.warning("job database %s: tables missing; recreating them", self.name)
+                    self._ready = False
+                    continue
+                raise self._unavailable(exc) from None
+            except sa.exc.SQLAlchemyError as exc:
+                raise self._unavailable(exc) from None
+        raise AssertionError("unreachable")
+
+    # -- schema -------------------------------------------------------------------------------
 
     def open(self) -> None:
-        """Lock, create or check the database, and recover what a dead server left; once."""
+        """Create or upgrade the schema (Alembic, newest version); once per store."""
         if self._ready:
             return
         with self._init_lock:
             if not self._ready:
-                self._initialize()
+                self._migrate()
                 self._ready = True
 
-    def _initialize(self) -> None:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreUnavailable(
-                f"cannot create the directory of the job database {self.path.name} ({exc.strerror})"
-            ) from None
-        self._take_server_lock()
-        try:
-            conn = self._connect()
+    def _migrate(self) -> None:
+        from alembic import command
+        from alembic.config import Config
+
+        if self.sqlite:
             try:
-                # WAL lets readers see jobs while the worker writes; FULL makes a commit durable.
-                conn.execute("PRAGMA journal_mode = WAL")
-                conn.execute("PRAGMA synchronous = FULL")
-                conn.executescript(_SCHEMA)
-                self._recover(conn)
-            finally:
-                conn.close()
-        except sqlite3.Error as exc:
-            self._release_server_lock()
+                Path(self.url.database or "").parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreUnavailable(
+                    f"cannot create the directory of the job database {self.name} ({exc.strerror})"
+                ) from None
+            try:
+                raw = self._sqlite_connect()
+                try:  # WAL: readers see jobs while a worker writes (a setting of the file)
+                    raw.execute("PRAGMA journal_mode = WAL")
+                finally:
+                    raw.close()
+            except sqlite3.Error as exc:
+                raise self._unavailable(exc) from None
+        config = Config()
+        config.set_main_option("script_location", str(files("service") / "migrations"))
+        try:
+            with self.engine.connect() as conn, conn.begin():
+                if not self.sqlite:
+                    # Instances starting together migrate one after the other.
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(7100213)"))
+                config.attributes["connection"] = conn
+                command.upgrade(config, "head")
+        except sa.exc.SQLAlchemyError as exc:
             raise self._unavailable(exc) from None
 
-    def _take_server_lock(self) -> None:
-        """One server per database: recovery re-queues 'running' jobs, which must be ours."""
-        if self._lock_file is not None:
-            return
-        lock_path = self.path.with_name(self.path.name + ".lock")
-        try:
-            handle = lock_path.open("a", encoding="utf-8")
-        except OSError as exc:
-            raise StoreUnavailable(
-                f"cannot open the lock file of the job database {self.path.name} ({exc.strerror})"
-            ) from None
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.close()
-            raise StoreUnavailable(
-                f"another silkroute server is using the job database {self.path.name}; "
-                "run one server per database"
-            ) from None
-        self._lock_file = handle
-
-    def _release_server_lock(self) -> None:
-        if self._lock_file is not None:
-            self._lock_file.close()
-            self._lock_file = None
-
-    def _recover(self, conn: sqlite3.Connection) -> None:
-        """Jobs a dead server left 'running' go back to the queue or fail; old results go."""
-        now = _now()
-        conn.execute("BEGIN IMMEDIATE")
-        failed = conn.execute(
-            "UPDATE jobs SET status = 'failed', finished = ?, error = ? "
-            "WHERE status = 'running' AND attempts >= ?",
-            (
-                now,
-                f"the server stopped while this job was running, {self.max_attempts} times; "
-                "not retried (the job may need more memory or time than the server has)",
-                self.max_attempts,
-            ),
-        ).rowcount
-        requeued = conn.execute(
-            "UPDATE jobs SET status = 'queued', started = NULL WHERE status = 'running'"
-        ).rowcount
-        cutoff = (datetime.now(UTC) - timedelta(days=self.retention_days)).strftime(
-            "%Y-%m-%dT%H:%M:%SZ"
-        )
-        purged = conn.execute(
-            "DELETE FROM jobs WHERE status IN ('done', 'failed') AND finished < ?", (cutoff,)
-        ).rowcount
-        conn.execute("COMMIT")
-        if failed or requeued or purged:
-            log.warning(
-                "job database %s: %d interrupted job(s) re-queued, %d failed, %d old removed",
-                self.path.name,
-                requeued,
-                failed,
-                purged,
-            )
-
     def close(self) -> None:
-        self._release_server_lock()
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
         self._ready = False
 
-    # -- operations -----------------------------------------------------------------------------
+    # -- what servers do --------------------------------------------------------------------------
 
-    @staticmethod
-    def _job(row: tuple[Any, ...]) -> Job:
-        job_id, status, created, started, finished, attempts, request, plan_text, error = row
-        return Job(
-            id=job_id,
-            status=status,
-            created=created,
-            started=started,
-            finished=finished,
-            attempts=attempts,
-            request=json.loads(request),
-            plan=json.loads(plan_text) if plan_text is not None else None,
-            error=error,
-        )
-
-    def submit(self, request: dict[str, Any], queue_size: int) -> Job:
+    def submit(self, kind: str, request: dict[str, Any], queue_size: int) -> Job:
         """Store a new queued job; ``QueueFull`` when ``queue_size`` jobs are already waiting."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown job kind {kind!r}")
         job_id = uuid.uuid4().hex
-        with self._transaction() as conn:
-            (waiting,) = conn.execute(
-                "SELECT COUNT(*) FROM jobs WHERE status = 'queued'"
-            ).fetchone()
+        created = now_iso()
+
+        def work(conn: Connection) -> None:
+            waiting = conn.execute(
+                sa.select(sa.func.count()).select_from(jobs).where(jobs.c.status == "queued")
+            ).scalar_one()
             if waiting >= queue_size:
-                raise QueueFull(f"{waiting} plan jobs are waiting, the most this server queues")
+                raise QueueFull(f"{waiting} jobs are waiting, the most this service queues")
             conn.execute(
-                "INSERT INTO jobs (id, status, created, request) VALUES (?, 'queued', ?, ?)",
-                (job_id, _now(), json.dumps(request, ensure_ascii=False)),
-            )
-            row = conn.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return self._job(row)
-
-    def get(self, job_id: str) -> Job | None:
-        with self._transaction(write=False) as conn:
-            row = conn.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return self._job(row) if row else None
-
-    def claim(self) -> Job | None:
-        """The oldest queued job, now marked running (and its attempt counted)."""
-        with self._transaction() as conn:
-            row = conn.execute(
-                "SELECT id FROM jobs WHERE status = 'queued' ORDER BY seq LIMIT 1"
-            ).fetchone()
-            if row is None:
-                return None
-            conn.execute(
-                "UPDATE jobs SET status = 'running', started = ?, attempts = attempts + 1 "
-                "WHERE id = ?",
-                (_now(), row[0]),
-            )
-            claimed = conn.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", row).fetchone()
-        return self._job(claimed)
-
-    def finish(self, job_id: str, plan_json: str, report_html: str | None = None) -> None:
-        """Store the plan (and its HTML report) and mark the job done, in one transaction."""
-        with self._transaction() as conn:
-            done = conn.execute(
-                "UPDATE jobs SET status = 'done', plan = ?, error = NULL, finished = ? "
-                "WHERE id = ? AND status = 'running'",
-                (plan_json, _now(), job_id),
-            )
-            if done.rowcount and report_html is not None:
-                conn.execute(
-                    "INSERT OR REPLACE INTO reports (id, html) VALUES (?, ?)", (job_id, report_html)
+                jobs.insert().values(
+                    id=job_id,
+                    kind=kind,
+                    status="queued",
+                    created=created,
+                    attempts=0,
+                    request=json.dumps(request, ensure_ascii=False),
                 )
+            )
+
+        self._run(work)
+        return Job(job_id, kind, "queued", created, None, None, 0, None, None)
+
+    def get(self, job_id: str, kind: str | None = None) -> Job | None:
+        """The job ``job_id`` (of ``kind``, if given), its result as stored."""
+        query = sa.select(*_JOB_VIEW).where(jobs.c.id == job_id)
+        if kind is not None:
+            query = query.where(jobs.c.kind == kind)
+        row = self._run(lambda conn: conn.execute(query).first(), write=False)
+        if row is None:
+            return None
+        result = None if row.result is None else bytes(row.result)
+        return Job(
+            row.id,
+            row.kind,
+            row.status,
+            row.created,
+            row.started,
+            row.finished,
+            row.attempts,
+            result,
+            row.error,
+        )
 
     def report(self, job_id: str) -> str | None:
         """The HTML report of a finished plan, if one was made."""
-        with self._transaction(write=False) as conn:
-            row = conn.execute("SELECT html FROM reports WHERE id = ?", (job_id,)).fetchone()
-        return str(row[0]) if row else None
-
-    def fail(self, job_id: str, reason: str) -> None:
-        with self._transaction() as conn:
-            conn.execute(
-                "UPDATE jobs SET status = 'failed', error = ?, plan = NULL, finished = ? "
-                "WHERE id = ? AND status IN ('queued', 'running')",
-                (reason, _now(), job_id),
-            )
-
-    def release(self, job_id: str) -> None:
-        """Put a running job back in the queue without counting the attempt (clean shutdown)."""
-        with self._transaction() as conn:
-            conn.execute(
-                "UPDATE jobs SET status = 'queued', started = NULL, "
-                "attempts = MAX(attempts - 1, 0) WHERE id = ? AND status = 'running'",
-                (job_id,),
-            )
+        query = sa.select(jobs.c.report).where(jobs.c.id == job_id)
+        value = self._run(lambda conn: conn.execute(query).scalar(), write=False)
+        return None if value is None else str(value)
 
     def counts(self) -> dict[str, int]:
-        with self._transaction(write=False) as conn:
-            rows = conn.execute("SELECT status, COUNT(*) FROM jobs GROUP BY status").fetchall()
-        return {status: 0 for status in STATUSES} | dict(rows)
+        query = sa.select(jobs.c.status, sa.func.count()).group_by(jobs.c.status)
+        rows = self._run(lambda conn: conn.execute(query).all(), write=False)
+        return {status: 0 for status in STATUSES} | {str(s): int(n) for s, n in rows}
 
-
-# -- the planning process ------------------------------------------------------------------------
-
-
-def run_plan(payload: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
-    """The plan JSON for a stored job (the same calls the CLI's ``plan`` makes) and its HTML
-    report, or ``None`` when the report could not be drawn (the plan stands without it)."""
-    request = PlanRequest.model_validate(payload["request"])
-    network = load_network(payload.get("network_dir"))
-    if request.scenario is not None:
-        network = apply_scenario(network, request.scenario, file="scenario")
-    shipments = request.to_shipments()
-    result = plan(
-        network,
-        shipments,
-        time_limit_s=float(payload["time_limit_s"]),
-        settings=request.to_settings(),
-    )
-    try:
-        from routing.report import report_html
-
-        report: str | None = report_html(network, result, shipments=shipments)
-    except Exception:  # a chart that cannot be drawn must not lose the plan
-        log.exception("plan report failed")
-        report = None
-    return result.to_dict(), report
-
-
-Outcome = tuple[str, str, str | None]
-
-
-def _outcome(payload_text: str) -> Outcome:
-    try:
-        data, report = run_plan(json.loads(payload_text))
-        return "done", json.dumps(data, ensure_ascii=False), report
-    except SilkrouteError as exc:
-        return "failed", str(exc), None
-    except MemoryError:
-        return "failed", "the plan needs more memory than the server has", None
-    except Exception as exc:  # a bug must fail its job, not the planning process
-        return "failed", f"internal error while planning: {type(exc).__name__}: {exc}", None
-
-
-def _exit_with_parent(parent: int) -> None:
-    # Orphaned by a SIGKILLed server, the child would plan on for nobody; the restarted server
-    # runs the job again.
-    while os.getppid() == parent:
-        time.sleep(0.5)
-    os._exit(3)
-
-
-def _child_main(fd: int, parent: int) -> None:
-    """The planning process: read a job, answer its outcome, until the server hangs up.
-
-    ``parent`` is the server's pid as the server knows it: the server may have died while this
-    interpreter was still importing.
-    """
-    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
-    conn = Connection(fd)
-    while True:
-        try:
-            payload_text = conn.recv()
-            conn.send(_outcome(payload_text))
-        except (EOFError, OSError):
-            return
-
-
-class PlanProcess:
-    """A long-lived child process that plans one job at a time; replaced if it dies or is
-    killed for running over the wall-clock limit.
-
-    A fresh interpreter (not fork, not multiprocessing's spawn): the server has threads whose
-    locks a forked child could inherit, and spawn would re-run whatever script started the
-    server. The two talk over a socket pair.
-    """
-
-    def __init__(self) -> None:
-        self._process: subprocess.Popen[bytes] | None = None
-        self._conn: Connection | None = None
-
-    def _start(self) -> Connection:
-        if self._process is not None and self._process.poll() is None and self._conn is not None:
-            return self._conn
-        self.stop()
-        ours, theirs = multiprocessing.Pipe()
-        fd = theirs.fileno()
-        self._process = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                f"from service.jobs import _child_main; _child_main({fd}, {os.getpid()})",
-            ],
-            pass_fds=[fd],
-            stdin=subprocess.DEVNULL,
+    def live_workers(self, within_s: float) -> list[dict[str, Any]]:
+        """Workers whose last heartbeat is at most ``within_s`` old."""
+        cutoff = time.time() - within_s
+        query = (
+            sa.select(workers.c.id, workers.c.host, workers.c.pid, workers.c.job)
+            .where(workers.c.heartbeat >= cutoff)
+            .order_by(workers.c.id)
         )
-        theirs.close()
-        self._conn = ours
-        return ours
+        rows = self._run(lambda conn: conn.execute(query).all(), write=False)
+        return [{"id": r.id, "host": r.host, "pid": r.pid, "job": r.job} for r in rows]
 
-    def run(
-        self, payload: dict[str, Any], timeout_s: float, stop: threading.Event
-    ) -> Outcome | None:
-        """``("done", plan JSON, report)`` or ``("failed", reason, None)``; ``None`` if ``stop``
-        was set."""
-        conn = self._start()
-        deadline = time.monotonic() + timeout_s
-        try:
-            conn.send(json.dumps(payload))
-            while not conn.poll(0.2):
-                if stop.is_set():
-                    self.stop()
-                    return None
-                if time.monotonic() > deadline:
-                    self.stop()
-                    return (
-                        "failed",
-                        f"stopped after the server's limit of {timeout_s:g} s per plan job "
-                        "(setting plan_timeout_s); plan fewer shipments or lanes at a time",
-                        None,
+    # -- what workers do --------------------------------------------------------------------------
+
+    def claim(self, worker: str, lease_s: float) -> Claim | None:
+        """The oldest job that is queued or whose lease has expired, now held by ``worker``.
+
+        A job whose lease expired ``max_attempts`` times is failed instead of run again.
+        """
+
+        def work(conn: Connection) -> Claim | None:
+            while True:
+                now = time.time()
+                row = conn.execute(
+                    sa.select(jobs.c.id, jobs.c.kind, jobs.c.status, jobs.c.attempts)
+                    .where(
+                        (jobs.c.status == "queued")
+                        | ((jobs.c.status == "running") & (jobs.c.lease_expires < now))
                     )
-            status, body, report = conn.recv()
-        except (EOFError, OSError):
-            code = self.stop()
-            hint = " (killed: out of memory?)" if code == -signal.SIGKILL else ""
-            return "failed", f"the planning process died with exit code {code}{hint}", None
-        return str(status), str(body), None if report is None else str(report)
+                    .order_by(jobs.c.seq)
+                    .limit(1)
+                    .with_for_update(skip_locked=True)
+                ).first()
+                if row is None:
+                    return None
+                if row.status == "running" and row.attempts >= self.max_attempts:
+                    conn.execute(
+                        jobs.update()
+                        .where(jobs.c.id == row.id)
+                        .values(
+                            status="failed",
+                            finished=now_iso(),
+                            worker=None,
+                            lease_expires=None,
+                            error=f"the worker running this job stopped, {row.attempts} times; "
+                            "not retried (the job may need more memory or time than a worker "
+                            "has)",
+                        )
+                    )
+                    log.warning("job %s failed: its worker died %d times", row.id, row.attempts)
+                    continue
+                if row.status == "running":
+                    log.warning("job %s: lease expired; claimed again by %s", row.id, worker)
+                conn.execute(
+                    jobs.update()
+                    .where(jobs.c.id == row.id)
+                    .values(
+                        status="running",
+                        started=now_iso(),
+                        attempts=row.attempts + 1,
+                        worker=worker,
+                        lease_expires=now + lease_s,
+                    )
+                )
+                request = conn.execute(
+                    sa.select(jobs.c.request).where(jobs.c.id == row.id)
+                ).scalar_one()
+                return Claim(row.id, row.kind, row.attempts + 1, json.loads(request))
 
-    def stop(self) -> int | None:
-        """End the child (if any); its exit code."""
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-        code = None
-        if self._process is not None:
-            try:
-                code = self._process.wait(timeout=1)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                code = self._process.wait()
-            self._process = None
-        return code
+        return self._run(work)
+
+    def _held(self, job_id: str, worker: str) -> sa.ColumnElement[bool]:
+        return (jobs.c.id == job_id) & (jobs.c.status == "running") & (jobs.c.worker == worker)
+
+    def renew(self, job_id: str, worker: str, lease_s: float) -> bool:
+        """Extend ``worker``'s lease on ``job_id``; False if the job is no longer its own."""
+        query = (
+            jobs.update()
+            .where(self._held(job_id, worker))
+            .values(lease_expires=time.time() + lease_s)
+        )
+        return bool(self._run(lambda conn: conn.execute(query).rowcount))
+
+    def complete(self, job_id: str, worker: str, result: bytes, report: str | None = None) -> bool:
+        """Store the result (and report) and mark the job done, if ``worker`` still holds it.
+
+        True when this call wrote the result; a result is written once.
+        """
+        query = (
+            jobs.update()
+            .where(self._held(job_id, worker))
+            .values(
+                status="done",
+                result=result,
+                report=report,
+                error=None,
+                finished=now_iso(),
+                lease_expires=None,
+            )
+        )
+        return bool(self._run(lambda conn: conn.execute(query).rowcount))
+
+    def fail(self, job_id: str, worker: str, reason: str) -> bool:
+        """Mark the job failed with ``reason``, if ``worker`` still holds it."""
+        query = (
+            jobs.update()
+            .where(self._held(job_id, worker))
+            .values(status="failed", error=reason, finished=now_iso(), lease_expires=None)
+        )
+        return bool(self._run(lambda conn: conn.execute(query).rowcount))
+
+    def release(self, job_id: str, worker: str) -> bool:
+        """Put a held job back in the queue without counting the attempt (a clean stop)."""
+        query = (
+            jobs.update()
+            .where(self._held(job_id, worker))
+            .values(
+                status="queued",
+                started=None,
+                worker=None,
+                lease_expires=None,
+                attempts=sa.case((jobs.c.attempts > 0, jobs.c.attempts - 1), else_=0),
+            )
+        )
+        return bool(self._run(lambda conn: conn.execute(query).rowcount))
+
+    def register(self, worker: str) -> None:
+        """Record a starting worker; forget workers silent for a day and purge old jobs."""
+        now = time.time()
+        cutoff = datetime.fromtimestamp(now - self.retention_days * 86_400, UTC).strftime(
+            "%Y-%m-%dT%H:%M:%SZ"
+        )
+
+        def work(conn: Connection) -> None:
+            conn.execute(workers.delete().where(workers.c.heartbeat < now - 86_400))
+            purged = conn.execute(
+                jobs.delete().where(
+                    jobs.c.status.in_(("done", "failed")) & (jobs.c.finished < cutoff)
+                )
+            ).rowcount
+            if purged:
+                log.info("job database %s: %d old finished job(s) removed", self.name, purged)
+            conn.execute(
+                workers.insert().values(
+                    id=worker,
+                    host=socket.gethostname(),
+                    pid=_pid(),
+                    started=now_iso(),
+                    heartbeat=now,
+                )
+            )
+
+        self._run(work)
+
+    def beat(self, worker: str, job_id: str | None) -> None:
+        """A worker's heartbeat, with the job it runs; re-registers a forgotten worker."""
+        now = time.time()
+
+        def work(conn: Connection) -> None:
+            updated = conn.execute(
+                workers.update().where(workers.c.id == worker).values(heartbeat=now, job=job_id)
+            ).rowcount
+            if not updated:
+                conn.execute(
+                    workers.insert().values(
+                        id=worker,
+                        host=socket.gethostname(),
+                        pid=_pid(),
+                        started=now_iso(),
+                        heartbeat=now,
+                        job=job_id,
+                    )
+                )
+
+        self._run(work)
+
+    def unregister(self, worker: str) -> None:
+        self._run(lambda conn: conn.execute(workers.delete().where(workers.c.id == worker)))
 
 
-class PlanWorker:
-    """The background thread that takes queued jobs from the store, oldest first."""
+def _pid() -> int:
+    return os.getpid()
 
-    def __init__(self, store: JobStore, timeout_s: float, *, idle_s: float = 1.0) -> None:
-        self.store = store
-        self.timeout_s = timeout_s
-        self.idle_s = idle_s
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._process = PlanProcess()
 
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="silkroute-jobs", daemon=True)
-            self._thread.start()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self, timeout_s: float = 10.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            self._thread = None
-        self._process.stop()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self._step()
-            except Exception:  # a bug here must not silently stop every future job
-                log.exception("plan worker: unexpected error; carrying on")
-                self._stop.wait(self.idle_s * 5)
-
-    def _step(self) -> None:
-        """Claim and run one job, or wait a while for one."""
-        self._wake.clear()
-        try:
-            job = self.store.claim()
-        except StoreUnavailable as exc:
-            log.error("plan worker: %s", exc)
-            self._stop.wait(self.idle_s * 5)
-            return
-        if job is None:
-            self._wake.wait(self.idle_s)
-            return
-        log.info("plan job %s: running (attempt %d)", job.id, job.attempts)
-        outcome = self._process.run(job.request, self.timeout_s, self._stop)
-        self._record(job.id, outcome)
-
-    def _record(self, job_id: str, outcome: Outcome | None) -> None:
-        """Write the outcome, retrying while the database is unavailable; a result that still
-        cannot be written leaves the job 'running', which the next start re-runs."""
-        delay = 0.5
-        while True:
-            try:
-                if outcome is None:
-                    self.store.release(job_id)
-                elif outcome[0] == "done":
-                    self.store.finish(job_id, outcome[1], outcome[2])
-                else:
-                    self.store.fail(job_id, outcome[1])
-                if outcome is not None:
-                    log.info("plan job %s: %s", job_id, outcome[0])
-                return
-            except StoreUnavailable as exc:
-                log.error("plan job %s: cannot record the outcome: %s", job_id, exc)
-                if self._stop.wait(delay):
-                    return
-                delay = min(delay * 2, 30.0)
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else "unknown error"

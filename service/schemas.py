@@ -437,3 +437,34 @@ class PlanJobOut(BaseModel):
     attempts: int = 0
     plan: dict[str, Any] | None
     error: str | None
+
+
+class TourJobOut(BaseModel):
+    """A tours job; ``tours`` is the tours JSON (as ``silkroute tours --json``) once done."""
+
+    id: str
+    status: JobStatus
+    created: str
+    started: str | None = None
+    finished: str | None = None
+    attempts: int = 0
+    tours: dict[str, Any] | None
+    error: str | None
+
+
+class WorkerOut(BaseModel):
+    id: str
+    host: str
+    pid: int
+    job: str | None
+
+
+class Readiness(BaseModel):
+    """``ready``: the job database answers and at least one worker is alive; ``no_workers``:
+    jobs are accepted but wait until a worker starts (still 200); ``database_unavailable``: 503."""
+
+    status: Literal["ready", "no_workers", "database_unavailable"]
+    database: str
+    database_error: str | None = None
+    jobs: dict[str, int] | None = None
+    workers: list[WorkerOut]

@@ -38,9 +38,30 @@ class Settings(BaseSettings):
         "tours). Unset: great-circle x detour.",
     )
     max_tour_deliveries: int = Field(default=200, ge=1, le=500)
+    database_url: str | None = Field(
+        default=None,
+        description="Job database as a URL, e.g. postgresql://user:pass@host/db; shared by "
+        "every server and worker. Unset: the SQLite file `database_path`.",
+    )
     database_path: Path = Field(
         default=Path("silkroute-jobs.sqlite3"),
-        description="SQLite file holding plan jobs and results.",
+        description="SQLite file holding jobs and results when `database_url` is unset.",
+    )
+    job_workers: int = Field(
+        default=1,
+        ge=0,
+        le=64,
+        description="Job worker processes `silkroute serve` starts beside itself; 0: none "
+        "(run `silkroute worker` elsewhere).",
+    )
+    job_lease_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="A job's lease: a worker silent this long loses its job to another.",
+    )
+    job_poll_s: float = Field(
+        default=0.5, gt=0, le=60, description="An idle worker looks for jobs this often."
     )
     database_busy_timeout_s: float = Field(default=5.0, gt=0, le=600)
     host: str = Field(default="127.0.0.1", description="Interface to bind; loopback unless told.")
@@ -85,16 +106,17 @@ class Settings(BaseSettings):
         default=1800.0,
         gt=0,
         le=86_400,
-        description="Wall-clock limit of one plan job, routing included.",
+        description="Wall-clock limit of one plan job, routing included (tours jobs: twice "
+        "their time_limit_s plus 60 s).",
     )
     plan_queue_size: int = Field(
-        default=100, ge=1, le=100_000, description="Queued plan jobs at most."
+        default=100, ge=1, le=100_000, description="Queued jobs (plans and tours) at most."
     )
     plan_max_attempts: int = Field(
         default=3,
         ge=1,
         le=10,
-        description="Runs of a job interrupted by a crash before it is failed.",
+        description="Runs of a job whose worker died before the job is failed.",
     )
     job_retention_days: float = Field(
         default=30.0, gt=0, description="Finished jobs kept this long."
@@ -124,6 +146,22 @@ class Settings(BaseSettings):
         ge=0,
         description="Memory for answers to repeated route queries; 0: off.",
     )
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            backend = make_url(value).get_backend_name()
+        except ArgumentError:
+            raise ValueError("not a database URL (e.g. postgresql://user@host/db)") from None
+        if backend not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError(f"the job database must be SQLite or PostgreSQL, not {backend}")
+        return value
 
     @field_validator("api_key")
     @classmethod

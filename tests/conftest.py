@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import tests.profiles  # noqa: F401  (registers and loads the hypothesis profile)
 from graphs import Network, load_network
+
+from .postgres import INSTALL_HINT, PostgresServer, postgres_bin
 
 TESTS = Path(__file__).parent
 PACKS = TESTS / "packs"
@@ -43,3 +46,23 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     fuzzing = sys.modules.get("tests.fuzz_strategies")
     if fuzzing is not None:
         fuzzing.report(terminalreporter)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of the test session's own (skipped, saying how to install it, where
+    PostgreSQL is missing)."""
+    if postgres_bin() is None:
+        pytest.skip(INSTALL_HINT)
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def job_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty job database: an SQLite file, then a PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'jobs.sqlite3'}"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.database()

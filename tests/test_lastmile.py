@@ -3,6 +3,7 @@ and delivery tours from a railhead."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -137,9 +138,10 @@ def test_tours_over_http(tmp_path: Path) -> None:
 
     from service.app import create_app
     from service.settings import Settings
+    from service.worker import job_workers
 
     settings = Settings(database_path=tmp_path / "jobs.sqlite3", roads_file=OSM)
-    with TestClient(create_app(settings)) as client:
+    with job_workers(settings), TestClient(create_app(settings)) as client:
         body = {
             "depot": "Zarafshan",
             "trucks": 2,
@@ -152,9 +154,16 @@ def test_tours_over_http(tmp_path: Path) -> None:
                 {"id": "crane", "lat": 41.585, "lon": 64.21, "demand_t": 95, "oversize": True},
             ],
         }
-        answer = client.post("/v1/tours", json=body)
-        assert answer.status_code == 200, answer.text
-        data = answer.json()
+        queued = client.post("/v1/tours", json=body)
+        assert queued.status_code == 202, queued.text  # a job, like plans: the server stays free
+        location = queued.headers["location"]
+        assert location == f"/v1/tours/{queued.json()['id']}"
+        deadline = time.monotonic() + 120
+        while (job := client.get(location).json())["status"] not in ("done", "failed"):
+            assert time.monotonic() < deadline, job
+            time.sleep(0.1)
+        assert job["status"] == "done", job["error"]
+        data = job["tours"]
         assert data["served"] == 1 and "OSM road graph" in data["distances"]
         reasons = {item["delivery"]: item["reason"] for item in data["unserved"]}
         # The site road of wtg-01 is signed 7.5 t; the 25 t piece's oversize roads avoid it.
@@ -165,4 +174,5 @@ def test_tours_over_http(tmp_path: Path) -> None:
         bad = client.post("/v1/tours", json={**body, "trucks": 0})
         assert bad.status_code == 422 and "trucks" in bad.text
         unknown = client.post("/v1/tours", json={**body, "depot": "Atlantis"})
-        assert unknown.status_code == 422
+        assert unknown.status_code == 422  # at once, not in the job
+        assert client.get("/v1/tours/nope").status_code == 404

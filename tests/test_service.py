@@ -1,5 +1,6 @@
 """The HTTP service through FastAPI's test client: every endpoint of SPEC section 7, its errors
-and limits, the job store's recovery and database faults, and parity with the CLI."""
+and limits, jobs run by worker processes, database faults, and parity with the CLI. (The job
+store itself, on SQLite and PostgreSQL, is tested in test_jobs.py.)"""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,8 @@ from routing.cli import app as cli
 from routing.stopping import Stop
 from service import Settings, create_app
 from service.app import AnswerCache, Busy, RouteGate
-from service.jobs import JobStore, QueueFull
+from service.jobs import JobStore, database_url
+from service.worker import job_workers
 
 from .conftest import PACKS
 
@@ -51,10 +54,17 @@ def settings(tmp_path: Path, **overrides: Any) -> Settings:
     return Settings(**(values | overrides))
 
 
+@contextmanager
+def serving(values: Settings) -> Iterator[TestClient]:
+    """The service started with its job worker processes, as ``silkroute serve`` runs them."""
+    with job_workers(values), TestClient(create_app(values)) as test_client:
+        yield test_client
+
+
 @pytest.fixture()
 def client(tmp_path: Path) -> Iterator[TestClient]:
-    """The service on the tiny pack, started (job worker running), no API key."""
-    with TestClient(create_app(settings(tmp_path))) as test_client:
+    """The service on the tiny pack, started (one job worker running), no API key."""
+    with serving(settings(tmp_path)) as test_client:
         yield test_client
 
 
@@ -453,7 +463,7 @@ def test_full_queue_is_503(tmp_path: Path) -> None:
 
 
 def test_plan_over_its_wall_clock_limit_fails_with_the_reason(tmp_path: Path) -> None:
-    with TestClient(create_app(settings(tmp_path, plan_timeout_s=0.05))) as client:
+    with serving(settings(tmp_path, plan_timeout_s=0.05)) as client:
         job_id = client.post("/v1/plans", json=PLAN).json()["id"]
         job = wait_for_job(client, job_id)
         assert job["status"] == "failed"
@@ -469,68 +479,60 @@ def test_job_that_cannot_be_rerun_fails_with_the_reason(tmp_path: Path) -> None:
     for path in (root / "mine").iterdir():
         path.unlink()
     (root / "mine").rmdir()
-    with TestClient(app) as client:  # the worker starts now and finds the pack gone
-        job = wait_for_job(client, job_id)
+    with job_workers(app.state.service.settings), TestClient(app) as client:
+        job = wait_for_job(client, job_id)  # the worker starts now and finds the pack gone
     assert job["status"] == "failed"
     assert "not a directory" in job["error"]
 
 
-# -- the job store: recovery, atomic results, database faults ------------------------------------
+# -- jobs over HTTP: stored answers, readiness, database faults ---------------------------------
 
 
-def test_jobs_left_running_are_requeued_then_failed_after_max_attempts(tmp_path: Path) -> None:
-    path = tmp_path / "jobs.sqlite3"
-    store = JobStore(path, max_attempts=2)
-    job = store.submit({"request": {}}, queue_size=10)
-    assert store.claim() is not None  # attempt 1: running when the "server dies"
-    store.close()
-
-    store = JobStore(path, max_attempts=2)
-    requeued = store.get(job.id)
-    assert requeued is not None and requeued.status == "queued" and requeued.attempts == 1
-    assert store.claim() is not None  # attempt 2, dies again
-    store.close()
-
-    store = JobStore(path, max_attempts=2)
-    failed = store.get(job.id)
-    assert failed is not None and failed.status == "failed"
-    assert failed.error is not None and "2 times" in failed.error
+def test_a_finished_job_is_served_from_its_stored_bytes(tmp_path: Path) -> None:
+    values = settings(tmp_path)
+    store = JobStore(database_url(None, values.database_path))
+    job = store.submit("plan", {}, queue_size=10)
+    assert store.claim("w", lease_s=60) is not None
+    stored = '{"status":  "optimal" , "note": "written once, never re-encoded: ü"}'.encode()
+    assert store.complete(job.id, "w", stored)
+    client = TestClient(create_app(values))
+    response = client.get(f"/v1/plans/{job.id}")
+    assert response.status_code == 200
+    assert b'"plan":' + stored + b"}" in response.content  # byte for byte, not re-parsed
+    assert response.json()["plan"]["note"].endswith("ü")
+    assert client.get(f"/v1/tours/{job.id}").status_code == 404  # a plan is not a tours job
     store.close()
 
 
-def test_a_clean_stop_does_not_count_an_attempt(tmp_path: Path) -> None:
-    store = JobStore(tmp_path / "jobs.sqlite3")
-    job = store.submit({"request": {}}, queue_size=10)
-    store.claim()
-    store.release(job.id)
-    released = store.get(job.id)
-    assert released is not None and released.status == "queued" and released.attempts == 0
-    store.close()
+def test_ready_reports_the_database_and_the_workers(tmp_path: Path) -> None:
+    values = settings(tmp_path)
+    alone = TestClient(create_app(values))
+    answer = alone.get("/ready")
+    assert answer.status_code == 200 and answer.json()["status"] == "no_workers"
+    with serving(values) as client:
+        deadline = time.monotonic() + 90
+        while (ready := client.get("/ready").json())["status"] != "ready":
+            assert time.monotonic() < deadline, ready
+            time.sleep(0.2)
+        assert len(ready["workers"]) == 1 and ready["database"] == "jobs.sqlite3"
+        assert ready["jobs"] == {"queued": 0, "running": 0, "done": 0, "failed": 0}
 
 
-def test_done_without_its_plan_cannot_be_written(tmp_path: Path) -> None:
-    store = JobStore(tmp_path / "jobs.sqlite3")
-    job = store.submit({"request": {}}, queue_size=10)
-    store.close()
-    conn = sqlite3.connect(tmp_path / "jobs.sqlite3")
-    with pytest.raises(sqlite3.IntegrityError):
-        conn.execute("UPDATE jobs SET status = 'done' WHERE id = ?", (job.id,))
-    with pytest.raises(sqlite3.IntegrityError):
-        conn.execute("UPDATE jobs SET status = 'failed' WHERE id = ?", (job.id,))
-    conn.close()
-
-
-def test_store_queue_bound(tmp_path: Path) -> None:
-    store = JobStore(tmp_path / "jobs.sqlite3")
-    store.submit({}, queue_size=1)
-    with pytest.raises(QueueFull):
-        store.submit({}, queue_size=1)
-    assert store.counts()["queued"] == 1
-    store.close()
+def test_a_deleted_database_is_recreated_while_serving(tmp_path: Path) -> None:
+    with serving(settings(tmp_path)) as client:
+        first = client.post("/v1/plans", json=PLAN).json()["id"]
+        wait_for_job(client, first)
+        for path in tmp_path.glob("jobs.sqlite3*"):
+            path.unlink()
+        assert client.get(f"/v1/plans/{first}").status_code == 404  # gone with the file
+        response = client.post("/v1/plans", json=PLAN)
+        assert response.status_code == 202, response.text
+        assert wait_for_job(client, response.json()["id"])["status"] == "done"
+        assert client.get("/ready").status_code == 200
 
 
 def test_locked_database_is_503_and_reads_still_work(tmp_path: Path) -> None:
-    with TestClient(create_app(settings(tmp_path))) as client:
+    with serving(settings(tmp_path)) as client:
         job_id = client.post("/v1/plans", json=PLAN).json()["id"]
         wait_for_job(client, job_id)
         holder = sqlite3.connect(tmp_path / "jobs.sqlite3", isolation_level=None)
@@ -548,24 +550,26 @@ def test_locked_database_is_503_and_reads_still_work(tmp_path: Path) -> None:
         assert client.post("/v1/plans", json=PLAN).status_code == 202
 
 
-def test_read_only_database_is_503(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_read_only_database_is_503_for_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "jobs.sqlite3"
-    store = JobStore(path)
-    old = store.submit({"request": {}}, queue_size=10)
+    store = JobStore(database_url(None, path))
+    old = store.submit("plan", {}, queue_size=10)
     store.close()
 
     # Root ignores file modes, so open the file read-only the way SQLite does for a 0444 file.
     def read_only(self: JobStore) -> sqlite3.Connection:
         return sqlite3.connect(
-            f"file:{self.path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+            f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
         )
 
-    monkeypatch.setattr(JobStore, "_connect", read_only)
+    monkeypatch.setattr(JobStore, "_sqlite_connect", read_only)
     client = TestClient(create_app(settings(tmp_path)))
     response = client.post("/v1/plans", json=PLAN)
     assert response.status_code == 503
     assert "read-only" in only_error(response)["msg"]
-    assert client.get(f"/v1/plans/{old.id}").status_code == 503
+    assert client.get(f"/v1/plans/{old.id}").status_code == 200  # reads still work
     assert client.post("/v1/routes", json=ROUTE).status_code == 200
 
 
@@ -579,13 +583,12 @@ def test_damaged_database_is_503_and_routes_still_work(tmp_path: Path) -> None:
         assert client.get("/health").status_code == 200
 
 
-def test_one_server_per_database(tmp_path: Path) -> None:
-    with TestClient(create_app(settings(tmp_path))) as first:
-        assert first.post("/v1/plans", json=PLAN).status_code == 202
+def test_servers_on_one_database_answer_for_each_others_jobs(tmp_path: Path) -> None:
+    with serving(settings(tmp_path)) as first:
         second = TestClient(create_app(settings(tmp_path)))
-        response = second.post("/v1/plans", json=PLAN)
-        assert response.status_code == 503
-        assert "another silkroute server" in only_error(response)["msg"]
+        job_id = second.post("/v1/plans", json=PLAN).json()["id"]
+        assert wait_for_job(first, job_id)["status"] == "done"
+        assert second.get(f"/v1/plans/{job_id}").json() == first.get(f"/v1/plans/{job_id}").json()
 
 
 # -- the route gate ------------------------------------------------------------------------------
