@@ -18,6 +18,7 @@ import pytest
 import uvicorn
 
 from service import Settings, create_app
+from service.worker import job_workers
 
 pytestmark = pytest.mark.slow
 
@@ -47,9 +48,13 @@ GOLDEN = Path(__file__).parent / "golden"
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The service on the bundled network, served by uvicorn in a thread on a loopback port."""
+    """The service on the bundled network, served by uvicorn in a thread on a loopback port,
+    with a job worker process for its plans."""
     database = tmp_path_factory.mktemp("map") / "jobs.sqlite3"
-    app = create_app(Settings(database_path=database))
+    settings = Settings(database_path=database)
+    workers = job_workers(settings)
+    workers.__enter__()
+    app = create_app(settings)
     server = uvicorn.Server(
         uvicorn.Config(app, log_level="warning", ws="none", http="httptools", lifespan="on")
     )
@@ -66,6 +71,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server.should_exit = True
     thread.join(15)
     sock.close()
+    workers.__exit__(None, None, None)
 
 
 @pytest.fixture(scope="module")
