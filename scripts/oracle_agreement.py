@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from routing.model import Cargo, Shipment
 from routing.routes import make_query
 from routing.search import search
-from tests.oracle import enumerate_routes, pareto_front
+from tests.oracle import enumerate_routes, objective_keys, pareto_front
 from tests.test_oracle import Case, cases
 
 
@@ -50,15 +50,7 @@ def main() -> None:
         tally["cases"] += 1
         tally["with_routes"] += bool(outcomes)
         vot, carbon = case.value_of_time_usd_per_day, case.carbon_price_usd_per_t
-        keys = {
-            "cost": lambda o: (o.cost_usd, o.hours),
-            "time": lambda o: (o.hours, o.cost_usd),
-            "co2e": lambda o: (o.co2e_kg, o.hours),
-            "balanced": lambda o: (
-                o.cost_usd + carbon * o.co2e_kg / 1000 + vot * o.hours / 24,
-                o.hours,
-            ),
-        }
+        keys = objective_keys(vot, carbon)
         for objective, key in keys.items():
             query = make_query(
                 net,

@@ -364,3 +364,18 @@ def pareto_front(outcomes: list[Outcome]) -> list[tuple[float, float]]:
         if not front or o.cost_usd < front[-1][1] - 1e-6:
             front.append((o.hours, o.cost_usd))
     return front
+
+
+def objective_keys(
+    vot: float, carbon: float
+) -> dict[str, Callable[[Outcome], tuple[float, float]]]:
+    """Each objective's sort key of an enumerated outcome, with the engine's tie-break."""
+    return {
+        "cost": lambda o: (o.cost_usd, o.hours),
+        "time": lambda o: (o.hours, o.cost_usd),
+        "co2e": lambda o: (o.co2e_kg, o.hours),
+        "balanced": lambda o: (
+            o.cost_usd + carbon * o.co2e_kg / 1000 + vot * o.hours / 24,
+            o.hours,
+        ),
+    }

@@ -26,7 +26,7 @@ from graphs.records import Crossing, EmissionFactor, Link, Node, Parameters, Ser
 from routing.model import Cargo, Shipment
 from routing.routes import make_query
 from routing.search import build_route, search
-from tests.oracle import Outcome, check_route, enumerate_routes, pareto_front
+from tests.oracle import Outcome, check_route, enumerate_routes, objective_keys, pareto_front
 
 EXAMPLES = int(os.environ.get("SILKROUTE_ORACLE_EXAMPLES", "150"))
 MONDAY = datetime(2026, 12, 7, tzinfo=UTC)
@@ -218,15 +218,7 @@ def test_engine_optimum_equals_the_enumerated_optimum(case: Case) -> None:
     shipment = Shipment(case.origin, case.destination, Cargo(teu=case.teu), ready=case.ready)
     vot = case.value_of_time_usd_per_day
     carbon = case.carbon_price_usd_per_t
-    keys = {
-        "cost": lambda o: (o.cost_usd, o.hours),
-        "time": lambda o: (o.hours, o.cost_usd),
-        "co2e": lambda o: (o.co2e_kg, o.hours),
-        "balanced": lambda o: (
-            o.cost_usd + carbon * o.co2e_kg / 1000 + vot * o.hours / 24,
-            o.hours,
-        ),
-    }
+    keys = objective_keys(vot, carbon)
     for objective, key in keys.items():
         query = make_query(
             net,
