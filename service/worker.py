@@ -304,7 +304,7 @@ class Worker:
         pending = self._solver_start().submit(outcome, job, self._roads)
         while True:
             try:
-                return pending.result(timeout=0.2)
+                return pending.result(timeout=max(0.0, min(0.2, deadline - time.monotonic())))
             except FuturesTimeout:
                 pass
             except BrokenProcessPool:
