@@ -1,4 +1,6 @@
-"""The ``silkroute`` command: the only place in ``routing`` that reads and writes files.
+"""The ``silkroute`` commands of the routing package (route, plan, tours, sweep, network,
+places): the only place in ``routing`` that reads and writes files. ``service.cli`` adds the
+commands that run the service (``serve``, ``worker``) and is the console entry point.
 
 Exit codes: 0 done, 1 no route / infeasible (reason on stderr), 2 bad input. Every error is one
 line on stderr (a file with several bad rows: one line each), never a traceback. Text from
@@ -1096,62 +1098,12 @@ def places(
     out.print(table, width=_narrow())
 
 
-@app.command()
-def serve(
-    host: Annotated[
-        str | None, typer.Option(help="Interface to bind (default 127.0.0.1, or SILKROUTE_HOST).")
-    ] = None,
-    port: Annotated[
-        int | None,
-        typer.Option(min=1, max=65535, help="Port (default 8000, or SILKROUTE_PORT)."),
-    ] = None,
-    network: NetworkOption = None,
-) -> None:
-    """Run the HTTP service (API, /docs, the map page) in uvicorn worker processes
-    (SILKROUTE_WORKERS); SILKROUTE_* settings."""
-    from pydantic import ValidationError
-
-    from service.server import run  # the service and its web stack load only for this command
-    from service.settings import Settings
-    from service.worker import job_workers
-
-    overrides: dict[str, Any] = {"host": host, "port": port, "network_dir": network}
-    overrides = {k: v for k, v in overrides.items() if v is not None}
-    try:
-        settings = Settings(**overrides)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
-        )
-        fail(f"settings: {problems}")
-    _load(settings.network_dir)  # a bad pack stops here with its file, line and column
-    # Every worker process reads its settings from the environment: options go there too.
-    os.environ.update({f"SILKROUTE_{k.upper()}": str(v) for k, v in overrides.items()})
-    with job_workers(settings):  # SILKROUTE_JOB_WORKERS job workers beside the HTTP workers
-        run(settings)
-
-
-@app.command()
-def worker() -> None:
-    """Run long jobs (plans, tours) from the job database (SILKROUTE_DATABASE_URL) until SIGTERM."""
-    from pydantic import ValidationError
-
-    from service.settings import Settings
-    from service.worker import main as work
-
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        fail(f"settings: {problems}")
-    raise typer.Exit(work(settings))
-
-
-def main() -> None:
-    """Console entry point: every error one line on stderr (exit 2 bad input, 1 no route or
+def main(command: typer.Typer = app) -> None:
+    """Run ``command`` (these commands, or ``service.cli``'s, which add the service's) as the
+    console entry point: every error one line on stderr (exit 2 bad input, 1 no route or
     nothing plannable), never a traceback; ``SILKROUTE_DEBUG=1`` shows one for a bug."""
     try:
-        code = app(standalone_mode=False)
+        code = command(standalone_mode=False)
     except typer.TyperException as exc:  # a bad flag or value, before any command ran
         ctx = getattr(exc, "ctx", None)
         where = f"{ctx.command_path}: " if ctx is not None else ""

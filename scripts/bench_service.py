@@ -75,7 +75,7 @@ class Server:
             "SILKROUTE_ACCESS_LOG": "false",
             "SILKROUTE_DATABASE_PATH": str(workdir / f"jobs-{workers}.sqlite3"),
         }
-        command = [sys.executable, "-c", "from routing.cli import main; main()", "serve"]
+        command = [sys.executable, "-c", "from service.cli import main; main()", "serve"]
         self.process = subprocess.Popen(
             command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )

@@ -43,7 +43,7 @@ def invoke(*args: str) -> tuple[int, str, str]:
 def run_main(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """The real console entry point in a child process (what a shell sees)."""
     return subprocess.run(
-        [sys.executable, "-c", "from routing.cli import main; main()", *args],
+        [sys.executable, "-c", "from service.cli import main; main()", *args],
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -22,10 +22,10 @@ from typer.testing import CliRunner
 
 from graphs import Network, load_network
 from graphs.export import network_to_dict
-from routing.cli import app as cli
 from routing.stopping import Stop
 from service import Settings, create_app
 from service.app import AnswerCache, Busy, RouteGate
+from service.cli import app as cli
 from service.jobs import JobStore, database_url
 from service.worker import job_workers
 

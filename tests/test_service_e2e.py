@@ -72,7 +72,7 @@ class Server:
         command = (
             [str(script)]
             if script.exists()
-            else [sys.executable, "-c", "from routing.cli import main; main()"]
+            else [sys.executable, "-c", "from service.cli import main; main()"]
         )
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
